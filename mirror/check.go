@@ -1,0 +1,96 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// Difference is one path where two copies differ in content.
+type Difference struct {
+	Kind string `json:"kind"` // missing, extra, differ, type, link
+	Path string `json:"path"`
+}
+
+// CheckReport is the result of Check.
+type CheckReport struct {
+	Differences  []Difference
+	SourceErrors []error
+	DestErrors   []error
+	Files        int // files and links compared on the source
+}
+
+// Check compares the content of src and dst within dirs by BLAKE3, reading
+// both and writing nothing. Metadata (mode, mtime, owner) is not content and
+// is not reported. It is the plan of a --checksum run with deletions,
+// read as a list of differences.
+func Check(ctx context.Context, src, dst transport.FS, dirs []string, workers int) (*CheckReport, error) {
+	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers})
+	if err != nil {
+		return nil, err
+	}
+	r := &CheckReport{SourceErrors: p.SourceErrors, DestErrors: p.DestErrors, Files: p.Totals.SourceFiles}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		kind := ""
+		switch a.Op {
+		case OpMkdir, OpCopy:
+			kind = "missing"
+		case OpSymlink:
+			kind = "missing"
+			if a.Dst != nil {
+				kind = "link"
+			}
+		case OpUpdate:
+			kind = "differ"
+		case OpDelete:
+			kind = "extra"
+		case OpSetAside:
+			kind = "type"
+		}
+		if kind != "" {
+			r.Differences = append(r.Differences, Difference{Kind: kind, Path: a.Path})
+		}
+	}
+	// A set-aside is followed by the creation of the new type: one line.
+	r.Differences = dedupeType(r.Differences)
+	return r, nil
+}
+
+func dedupeType(ds []Difference) []Difference {
+	out := ds[:0]
+	for i, d := range ds {
+		if i > 0 && ds[i-1].Kind == "type" && ds[i-1].Path == d.Path {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Write prints one line per difference, then read errors.
+func (r *CheckReport) Write(w io.Writer) error {
+	ew := &errWriter{w: w}
+	for _, d := range r.Differences {
+		ew.printf("%-8s %s\n", d.Kind+":", DisplayName(d.Path))
+	}
+	for _, err := range r.SourceErrors {
+		ew.printf("error: source: %s\n", DisplayName(err.Error()))
+	}
+	for _, err := range r.DestErrors {
+		ew.printf("error: mirror: %s\n", DisplayName(err.Error()))
+	}
+	if len(r.Differences) == 0 && len(r.SourceErrors)+len(r.DestErrors) == 0 {
+		ew.printf("in sync: %d files compared by content\n", r.Files)
+	} else {
+		ew.printf("%d differences in %d files compared\n", len(r.Differences), r.Files)
+	}
+	return ew.err
+}
+
+// String is a one-line summary.
+func (r *CheckReport) String() string {
+	return fmt.Sprintf("%d differences", len(r.Differences))
+}

@@ -1,0 +1,194 @@
+package mirror
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+)
+
+// Flags returns the rsync-style itemize string of an action (rsync -i):
+// update type, file type, then c s t p o g for checksum, size, time,
+// permissions, owner and group; "+" throughout for new entries.
+func (a *Action) Flags() string {
+	switch a.Op {
+	case OpDelete:
+		return "*deleting  "
+	case OpSetAside:
+		return "*deleting  "
+	case OpCleanup:
+		return "*cleanup   "
+	}
+	e := a.Src
+	kind := byte('f')
+	switch {
+	case e.IsDir():
+		kind = 'd'
+	case e.IsSymlink():
+		kind = 'L'
+	}
+	head := byte('>')
+	switch {
+	case a.Op == OpMeta:
+		head = '.'
+	case kind != 'f':
+		head = 'c'
+	}
+	if a.Dst == nil || a.Why&ChangeType != 0 {
+		return string([]byte{head, kind}) + "+++++++++"
+	}
+	b := []byte{head, kind, '.', '.', '.', '.', '.', '.', '.', '.', '.'}
+	for i, c := range []Change{ChangeContent, ChangeSize, ChangeTime, ChangePerm, ChangeOwner} {
+		if a.Why&c != 0 {
+			b[2+i] = "cstpo"[i]
+		}
+	}
+	if a.Why&ChangeOwner != 0 {
+		b[7] = 'g'
+	}
+	return string(b)
+}
+
+// DisplayName escapes control characters in a path the way rsync does
+// (\#ooo), so that a hostile name cannot forge lines of the output.
+func DisplayName(p string) string {
+	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar || r == '\\' }) < 0 {
+		return p
+	}
+	var b strings.Builder
+	for _, r := range p {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case unicode.IsControl(r) || r == unicode.ReplacementChar:
+			fmt.Fprintf(&b, `\#%03o`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// WriteItemized prints the plan one action a line, rsync -i style, then
+// the warnings, the read errors and the totals.
+func (p *Plan) WriteItemized(w io.Writer) error {
+	ew := &errWriter{w: w}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		name := DisplayName(a.Path)
+		if (a.Src != nil && a.Src.IsDir()) || (a.Src == nil && a.Dst != nil && a.Dst.IsDir()) {
+			name += "/"
+		}
+		if a.Op == OpSymlink {
+			name += " -> " + DisplayName(a.Src.Link)
+		}
+		ew.printf("%s %s\n", a.Flags(), name)
+	}
+	for _, warn := range p.Warnings {
+		ew.printf("warning: %s\n", DisplayName(warn))
+	}
+	for _, err := range p.SourceErrors {
+		ew.printf("error: source: %s\n", DisplayName(err.Error()))
+	}
+	for _, err := range p.DestErrors {
+		ew.printf("error: destination: %s\n", DisplayName(err.Error()))
+	}
+	t := p.Totals
+	ew.printf("total: %d files (%s) to copy, %d dirs to create, %d links, %d metadata changes, %d deletions (%s)\n",
+		t.Files, HumanBytes(t.Bytes), t.Dirs, t.Links, t.Meta, t.Deletes, HumanBytes(t.DeleteBytes))
+	if len(p.SourceErrors) > 0 && t.Deletes > 0 {
+		ew.printf("note: no deletion will happen because the source could not be read completely\n")
+	}
+	return ew.err
+}
+
+// JSONPlan is the machine-readable form of a plan (--json).
+type JSONPlan struct {
+	From         string       `json:"from"`
+	To           string       `json:"to"`
+	Dirs         []string     `json:"dirs"`
+	Actions      []JSONAction `json:"actions"`
+	Totals       Totals       `json:"totals"`
+	Warnings     []string     `json:"warnings"`
+	SourceErrors []string     `json:"source_errors"`
+	DestErrors   []string     `json:"dest_errors"`
+}
+
+// JSONAction is one action of a JSONPlan.
+type JSONAction struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Flags string `json:"flags"`
+	Type  string `json:"type"` // file, dir, symlink
+	Size  int64  `json:"size,omitempty"`
+	Link  string `json:"link,omitempty"`
+}
+
+// JSON returns the plan in its machine-readable form.
+func (p *Plan) JSON() JSONPlan {
+	out := JSONPlan{From: p.From, To: p.To, Dirs: p.Options.Dirs, Totals: p.Totals,
+		Actions: []JSONAction{}, Warnings: append([]string{}, p.Warnings...),
+		SourceErrors: errStrings(p.SourceErrors), DestErrors: errStrings(p.DestErrors)}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		e := a.Src
+		if e == nil {
+			e = a.Dst
+		}
+		ja := JSONAction{Op: a.Op.String(), Path: a.Path, Flags: a.Flags(), Type: "file"}
+		if e != nil {
+			switch {
+			case e.IsDir():
+				ja.Type = "dir"
+			case e.IsSymlink():
+				ja.Type, ja.Link = "symlink", e.Link
+			default:
+				ja.Size = e.Size
+			}
+		}
+		out.Actions = append(out.Actions, ja)
+	}
+	return out
+}
+
+// WriteJSON prints the plan as indented JSON.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p.JSON())
+}
+
+func errStrings(errs []error) []string {
+	out := []string{}
+	for _, err := range errs {
+		out = append(out, err.Error())
+	}
+	return out
+}
+
+// HumanBytes formats a byte count with binary units.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// errWriter keeps the first write error so printing code stays linear.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}

@@ -1,0 +1,307 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// Op is what an Action does to the destination copy.
+type Op uint8
+
+const (
+	OpMkdir    Op = iota + 1 // create a directory
+	OpCopy                   // create a file that the destination lacks
+	OpUpdate                 // replace a file whose content differs
+	OpSymlink                // create or replace a symlink
+	OpMeta                   // set mode, mtime or owner only
+	OpSetAside               // move an entry of another type out of the way first
+	OpDelete                 // delete what the source no longer has
+	OpCleanup                // remove a temporary file left by a cut run
+)
+
+var opNames = [...]string{"", "mkdir", "copy", "update", "symlink", "meta", "set-aside", "delete", "cleanup"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op(%d)", o)
+}
+
+// Action is one step of a Plan.
+type Action struct {
+	Op   Op
+	Path string
+	Src  *Entry         // the source entry; nil for deletions and cleanups
+	Dst  *Entry         // the destination entry it replaces or changes; nil when new
+	Why  Change         // what differs, for updates and metadata changes
+	Sum  *transport.Sum // the source content hash, when the plan computed it
+}
+
+// Change is a set of differences between a source and a destination entry.
+type Change uint8
+
+const (
+	ChangeContent Change = 1 << iota // content differs (checksum)
+	ChangeSize
+	ChangeTime
+	ChangePerm
+	ChangeOwner
+	ChangeLink // symlink target
+	ChangeType // a file where a directory was, or the like
+)
+
+// Options says what a plan compares and what it may do.
+type Options struct {
+	Dirs     []string // DIRs of the target; none means the whole root
+	Checksum bool     // compare content by BLAKE3 instead of size and mtime
+	Delete   bool     // plan the deletions that keep the destination exact
+	Owners   bool     // compare and set owners (when running as root)
+	Workers  int      // concurrent hashes; 0 means 8
+}
+
+// Plan is the ordered list of actions that makes the destination a copy of
+// the source within the target's DIRs. Printing it is the dry-run audit.
+type Plan struct {
+	From, To     string // the endpoints, for messages
+	Options      Options
+	Actions      []Action
+	SourceErrors []error // source reads that failed: no deletions may happen
+	DestErrors   []error // destination reads that failed
+	Warnings     []string
+	Totals       Totals
+
+	srcDirs map[string]Entry // every source directory in scope, for metadata
+}
+
+// Totals sums up a plan.
+type Totals struct {
+	Files       int   `json:"files"`        // files to copy or update
+	Bytes       int64 `json:"bytes"`        // bytes those files hold
+	Dirs        int   `json:"dirs"`         // directories to create
+	Links       int   `json:"links"`        // symlinks to create or change
+	Meta        int   `json:"meta"`         // metadata-only changes
+	Deletes     int   `json:"deletes"`      // files and links to delete (directories not counted)
+	DeleteBytes int64 `json:"delete_bytes"` // bytes those files hold
+	DestFiles   int   `json:"dest_files"`   // files and links in scope on the destination now
+	SourceFiles int   `json:"source_files"` // files and links in scope on the source
+}
+
+// MakePlan compares src and dst within opt.Dirs and returns the plan that
+// makes dst a copy of src. It reads both trees and writes nothing. Listing
+// errors do not fail the plan: they are recorded in it, and a plan with
+// SourceErrors never deletes.
+func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, error) {
+	if len(opt.Dirs) == 0 {
+		opt.Dirs = []string{"."}
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 8
+	}
+	p := &Plan{From: src.String(), To: dst.String(), Options: opt, srcDirs: map[string]Entry{}}
+	for _, dir := range opt.Dirs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var st, dt *Tree
+		var wg sync.WaitGroup
+		wg.Go(func() { st = ListTree(src, dir) })
+		wg.Go(func() { dt = ListTree(dst, dir) })
+		wg.Wait()
+		p.SourceErrors = append(p.SourceErrors, st.Errors...)
+		p.DestErrors = append(p.DestErrors, dt.Errors...)
+		for _, t := range dt.Temps {
+			p.Actions = append(p.Actions, Action{Op: OpCleanup, Path: t})
+		}
+		if st.Root == nil {
+			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("DIR missing on source %s: %w", src, fs.ErrNotExist)})
+			continue
+		}
+		p.merge(st, dt)
+	}
+	if opt.Checksum {
+		if err := p.compareContent(ctx, src, dst); err != nil {
+			return nil, err
+		}
+	}
+	p.sum()
+	return p, nil
+}
+
+// merge walks the two listings of one DIR side by side, in walk order.
+func (p *Plan) merge(st, dt *Tree) {
+	srcs := append([]Entry{*st.Root}, st.Entries...)
+	var dsts []Entry
+	if dt.Root != nil {
+		dsts = append([]Entry{*dt.Root}, dt.Entries...)
+	}
+	setAside := "" // a destination directory moved away: skip what was inside
+	for _, e := range srcs {
+		if !e.IsDir() {
+			p.Totals.SourceFiles++
+		}
+	}
+	for _, e := range dsts {
+		if !e.IsDir() {
+			p.Totals.DestFiles++
+		}
+	}
+	i, j := 0, 0
+	for i < len(srcs) || j < len(dsts) {
+		if j < len(dsts) && setAside != "" && isBelow(dsts[j].Path, setAside) && dsts[j].Path != setAside {
+			if !dsts[j].IsDir() { // goes to the trash with its directory
+				p.Totals.Deletes++
+				p.Totals.DeleteBytes += dsts[j].Size
+			}
+			j++
+			continue
+		}
+		c := 0
+		switch {
+		case i == len(srcs):
+			c = 1
+		case j == len(dsts):
+			c = -1
+		case i == 0 || j == 0:
+			c = 0 // both DIR roots
+		default:
+			c = comparePaths(srcs[i].Path, dsts[j].Path)
+		}
+		switch {
+		case c < 0:
+			p.create(&srcs[i])
+			i++
+		case c > 0:
+			p.remove(&dsts[j])
+			j++
+		default:
+			if p.compare(&srcs[i], &dsts[j]) {
+				setAside = dsts[j].Path
+			}
+			i, j = i+1, j+1
+		}
+	}
+}
+
+func (p *Plan) add(a Action) { p.Actions = append(p.Actions, a) }
+
+// create plans a source entry the destination lacks.
+func (p *Plan) create(s *Entry) {
+	switch {
+	case s.IsDir():
+		p.srcDirs[s.Path] = *s
+		p.add(Action{Op: OpMkdir, Path: s.Path, Src: s})
+	case s.IsRegular():
+		p.add(Action{Op: OpCopy, Path: s.Path, Src: s})
+	case s.IsSymlink():
+		p.add(Action{Op: OpSymlink, Path: s.Path, Src: s})
+	default:
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: skipping special file (%s)", s.Path, s.Mode.Type()))
+	}
+}
+
+// remove plans the deletion of a destination entry the source lacks.
+func (p *Plan) remove(d *Entry) {
+	if p.Options.Delete {
+		p.add(Action{Op: OpDelete, Path: d.Path, Dst: d})
+	}
+}
+
+// compare plans what makes d equal to s; it reports whether d is a
+// directory being set aside (so its contents must be skipped).
+func (p *Plan) compare(s, d *Entry) (dirSetAside bool) {
+	if s.Mode.Type() != d.Mode.Type() {
+		if s.Mode.Type()&^(fs.ModeDir|fs.ModeSymlink) != 0 {
+			p.create(s) // a special file: warned about, the destination kept
+			return false
+		}
+		p.add(Action{Op: OpSetAside, Path: d.Path, Dst: d, Why: ChangeType})
+		p.create(s)
+		return d.IsDir()
+	}
+	meta := p.metaChange(s, d)
+	switch {
+	case s.IsDir():
+		p.srcDirs[s.Path] = *s
+		if meta != 0 {
+			p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta})
+		}
+	case s.IsRegular():
+		switch {
+		case s.Size != d.Size:
+			p.add(Action{Op: OpUpdate, Path: s.Path, Src: s, Dst: d, Why: meta | ChangeSize})
+		case !p.Options.Checksum && meta&ChangeTime != 0:
+			p.add(Action{Op: OpUpdate, Path: s.Path, Src: s, Dst: d, Why: meta})
+		case p.Options.Checksum || meta != 0:
+			// With --checksum, compareContent turns this into an update
+			// when the content differs, or drops it when nothing does.
+			p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta})
+		}
+	case s.IsSymlink():
+		switch {
+		case s.Link != d.Link:
+			p.add(Action{Op: OpSymlink, Path: s.Path, Src: s, Dst: d, Why: meta | ChangeLink})
+		case meta&^ChangePerm != 0:
+			p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta &^ ChangePerm})
+		}
+	default:
+		p.create(s)
+	}
+	return false
+}
+
+func (p *Plan) metaChange(s, d *Entry) Change {
+	var c Change
+	if !sameTime(s.ModTime, d.ModTime) {
+		c |= ChangeTime
+	}
+	if s.Mode.Perm() != d.Mode.Perm() || s.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != d.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
+		c |= ChangePerm
+	}
+	if p.Options.Owners && s.UID >= 0 && d.UID >= 0 && (s.UID != d.UID || s.GID != d.GID) {
+		c |= ChangeOwner
+	}
+	return c
+}
+
+// sameTime compares modification times at the precision both sides carry:
+// an endpoint that keeps whole seconds only (SFTP) matches any time in
+// that second.
+func sameTime(a, b time.Time) bool {
+	if a.Nanosecond() == 0 || b.Nanosecond() == 0 {
+		return a.Unix() == b.Unix()
+	}
+	return a.Equal(b)
+}
+
+// sum fills in the totals.
+func (p *Plan) sum() {
+	t := &p.Totals
+	for _, a := range p.Actions {
+		switch a.Op {
+		case OpMkdir:
+			t.Dirs++
+		case OpCopy, OpUpdate:
+			t.Files++
+			t.Bytes += a.Src.Size
+		case OpSymlink:
+			t.Links++
+		case OpMeta:
+			t.Meta++
+		case OpDelete, OpSetAside:
+			if !a.Dst.IsDir() {
+				t.Deletes++
+				t.DeleteBytes += a.Dst.Size
+			}
+		}
+	}
+}
+
+// parent returns the directory holding p ("." at the top).
+func parent(p string) string { return path.Dir(p) }

@@ -1,0 +1,179 @@
+// Package mirror plans, applies and checks the copy of a source tree onto
+// its mirror, and holds the safety machinery around it: identity markers and
+// fencing, the manifest, the trash and the run lock.
+package mirror
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// Entry is one path of a tree in scope.
+type Entry struct {
+	Path string // slash-separated, relative to the copy's root
+	transport.FileInfo
+	Link string // symlink target, for symlinks
+}
+
+// ReservedPrefix starts the names, at a copy's root, that belong to the tool
+// (marker, manifest, trash, lock); they are never mirrored.
+const ReservedPrefix = ".backup-"
+
+// Tree is the listing of one DIR of a copy: the DIR itself (nil when it
+// does not exist) and everything below it in walk order: depth first, the
+// entries of each directory sorted by name (see comparePaths).
+type Tree struct {
+	Root    *Entry
+	Entries []Entry
+	Temps   []string // leftover temporary files of a cut run
+	Errors  []error  // directories or links that could not be read
+}
+
+// listConcurrency bounds the directory reads in flight: over SFTP each is a
+// round trip, so several at once hide the latency.
+const listConcurrency = 16
+
+// ListTree walks dir (a relative path; "." for the whole root) in fsys. A
+// dir that does not exist gives a Tree with a nil Root and no error;
+// unreadable directories are recorded in Tree.Errors and the walk goes on.
+// Reserved names at the copy's root and temporary files are left out.
+func ListTree(fsys transport.FS, dir string) *Tree {
+	w := &walker{fsys: fsys, sem: make(chan struct{}, listConcurrency)}
+	tree := &Tree{}
+	fi, err := fsys.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return tree
+	case err != nil:
+		tree.Errors = append(tree.Errors, err)
+		return tree
+	}
+	root := w.entry(dir, fi)
+	tree.Root = &root
+	if fi.IsDir() {
+		tree.Entries = w.subtree(dir)
+	}
+	tree.Temps = w.temps
+	tree.Errors = append(tree.Errors, w.errs...)
+	return tree
+}
+
+type walker struct {
+	fsys  transport.FS
+	sem   chan struct{}
+	mu    sync.Mutex
+	errs  []error
+	temps []string
+}
+
+func (w *walker) fail(err error) {
+	w.mu.Lock()
+	w.errs = append(w.errs, err)
+	w.mu.Unlock()
+}
+
+func (w *walker) entry(p string, fi transport.FileInfo) Entry {
+	e := Entry{Path: p, FileInfo: fi}
+	if fi.IsSymlink() {
+		link, err := w.fsys.Readlink(p)
+		if err != nil {
+			w.fail(err)
+		}
+		e.Link = link
+	}
+	return e
+}
+
+// subtree returns everything below dir in walk order. Subdirectories are
+// read concurrently while a slot is free, inline otherwise, so the walk
+// never waits on itself.
+func (w *walker) subtree(dir string) []Entry {
+	infos, err := w.fsys.ReadDir(dir)
+	if err != nil {
+		w.fail(err)
+		return nil
+	}
+	parts := make([][]Entry, len(infos))
+	var wg sync.WaitGroup
+	for i, fi := range infos {
+		p := path.Join(dir, fi.Name)
+		if !validName(fi.Name) {
+			w.fail(&fs.PathError{Op: "readdir", Path: p, Err: fs.ErrInvalid})
+			continue
+		}
+		if transport.IsTemp(fi.Name) {
+			w.mu.Lock()
+			w.temps = append(w.temps, p)
+			w.mu.Unlock()
+			continue
+		}
+		if dir == "." && strings.HasPrefix(fi.Name, ReservedPrefix) {
+			continue
+		}
+		parts[i] = []Entry{w.entry(p, fi)}
+		if !fi.IsDir() {
+			continue
+		}
+		select {
+		case w.sem <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				parts[i] = append(parts[i], w.subtree(p)...)
+				<-w.sem
+			}()
+		default:
+			parts[i] = append(parts[i], w.subtree(p)...)
+		}
+	}
+	wg.Wait()
+	var out []Entry
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// validName reports whether a name read from a directory can be used as a
+// path element; a peer that sends "..", "x/y" or a NUL is not believed.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." &&
+		!strings.ContainsAny(name, "/\x00")
+}
+
+// comparePaths orders paths as the walk yields them: element by element,
+// so that "a/b" comes before "a.txt" (a directory's contents follow it).
+func comparePaths(a, b string) int {
+	for {
+		ai, bi := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
+		ae, be := a, b
+		if ai >= 0 {
+			ae = a[:ai]
+		}
+		if bi >= 0 {
+			be = b[:bi]
+		}
+		if c := strings.Compare(ae, be); c != 0 {
+			return c
+		}
+		switch {
+		case ai < 0 && bi < 0:
+			return 0
+		case ai < 0:
+			return -1
+		case bi < 0:
+			return 1
+		}
+		a, b = a[ai+1:], b[bi+1:]
+	}
+}
+
+// isBelow reports whether p is dir or inside it.
+func isBelow(p, dir string) bool {
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
+}
