@@ -43,6 +43,9 @@ func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error 
 		a := &p.Actions[i]
 		sum := srcSums[k]
 		a.Sum = &sum
+		if srcSums[k] == dstSums[k] {
+			p.sums[a.Path] = sum
+		}
 		switch {
 		case srcSums[k] != dstSums[k]:
 			a.Op, a.Why = OpUpdate, a.Why|ChangeContent

@@ -7,8 +7,13 @@ import (
 	"io"
 	"io/fs"
 
+	"github.com/zeebo/blake3"
+
 	"github.com/mirrorfence/mirrorfence/transport"
 )
+
+// copyBufferSize is the chunk a file is copied in.
+const copyBufferSize = 1 << 20
 
 // errChanged reports a source file that changed while it was copied.
 var errChanged = errors.New("changed while it was copied")
@@ -37,7 +42,7 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			ap.warn("%s: is no longer a regular file on the source; left for the next run", a.Path)
 			return nil
 		}
-		tmp, n, err := ap.copyToTemp(a.Path, before)
+		tmp, n, sum, err := ap.copyToTemp(a.Path)
 		if err != nil {
 			return err
 		}
@@ -58,8 +63,8 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 		ap.mu.Lock()
 		ap.res.Files++
 		ap.res.Bytes += n
-		if a.Sum != nil && !changed {
-			ap.res.Sums[a.Path] = *a.Sum
+		if !changed {
+			ap.res.Sums[a.Path] = sum
 		}
 		ap.mu.Unlock()
 		ap.opt.Progress.Files.Add(1)
@@ -71,21 +76,25 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 // copyToTemp writes the content of source file p to a fresh temporary name
 // beside p on the destination, synced, and returns that name and the bytes
 // written. On error nothing is left behind.
-func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n int64, err error) {
+func (ap *applier) copyToTemp(p string) (tmp string, n int64, sum transport.Sum, err error) {
 	r, err := ap.src.Open(p)
 	if err != nil {
-		return "", 0, err
+		return "", 0, sum, err
 	}
 	defer r.Close()
 	tmp = transport.TempName(p)
 	w, err := ap.dst.Create(tmp, 0o600)
 	if err != nil {
-		return "", 0, err
+		return "", 0, sum, err
 	}
-	// Plain io.Copy keeps the fast paths: copy_file_range locally,
-	// concurrent reads or writes over SFTP.
-	n, err = io.Copy(w, r)
+	// The content is hashed on its way, for the manifest; the source's
+	// WriterTo (concurrent reads over SFTP) is kept, and the large buffer
+	// lets a remote writer send many packets at once.
+	h := blake3.New()
+	buf := make([]byte, copyBufferSize)
+	n, err = io.CopyBuffer(io.MultiWriter(w, h), r, buf)
 	ap.opt.Progress.Bytes.Add(n)
+	copy(sum[:], h.Sum(nil))
 	if err != nil {
 		err = fmt.Errorf("copy %s: %w", p, err)
 	} else {
@@ -96,9 +105,9 @@ func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n in
 	}
 	if err != nil {
 		_ = ap.dst.Remove(tmp)
-		return "", 0, err
+		return "", 0, sum, err
 	}
-	return tmp, n, nil
+	return tmp, n, sum, nil
 }
 
 // install gives the temporary file the source's metadata and renames it

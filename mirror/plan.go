@@ -77,7 +77,9 @@ type Plan struct {
 	Warnings     []string
 	Totals       Totals
 
-	srcDirs map[string]Entry // every source directory in scope, for metadata
+	srcDirs map[string]Entry         // every source directory in scope, for metadata
+	sums    map[string]transport.Sum // content hashes seen equal on both sides
+	dst     []Entry                  // the destination in scope, as listed
 }
 
 // Totals sums up a plan.
@@ -91,6 +93,7 @@ type Totals struct {
 	DeleteBytes int64 `json:"delete_bytes"` // bytes those files hold
 	DestFiles   int   `json:"dest_files"`   // files and links in scope on the destination now
 	SourceFiles int   `json:"source_files"` // files and links in scope on the source
+	SourceBytes int64 `json:"source_bytes"` // bytes the source's files hold
 }
 
 // MakePlan compares src and dst within opt.Dirs and returns the plan that
@@ -104,7 +107,7 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 	if opt.Workers <= 0 {
 		opt.Workers = 8
 	}
-	p := &Plan{From: src.String(), To: dst.String(), Options: opt, srcDirs: map[string]Entry{}}
+	p := &Plan{From: src.String(), To: dst.String(), Options: opt, srcDirs: map[string]Entry{}, sums: map[string]transport.Sum{}}
 	for _, dir := range opt.Dirs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -122,6 +125,10 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		if st.Root == nil {
 			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("DIR missing on source %s: %w", src, fs.ErrNotExist)})
 			continue
+		}
+		if dt.Root != nil {
+			p.dst = append(p.dst, *dt.Root)
+			p.dst = append(p.dst, dt.Entries...)
 		}
 		p.merge(st, dt)
 	}
@@ -145,6 +152,9 @@ func (p *Plan) merge(st, dt *Tree) {
 	for _, e := range srcs {
 		if !e.IsDir() {
 			p.Totals.SourceFiles++
+		}
+		if e.IsRegular() {
+			p.Totals.SourceBytes += e.Size
 		}
 	}
 	for _, e := range dsts {

@@ -1,0 +1,210 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// Backup makes dst (the table's MIRROR) a copy of src (the table's SOURCE)
+// within opt.Dirs. In order: the fences on both markers; the lock on the
+// mirror (fences checked again under it); the plan; the fences on the plan
+// (empty source, mirror changed outside the tool, max-delete); the hooks
+// and the copy; then, for a complete run, the manifest and the markers.
+// Every refusal is a *Refusal returned before the first write. With
+// opt.DryRun it stops after the plan and writes nothing at all.
+func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report, error) {
+	opt.defaults()
+	rep := &Report{Start: time.Now()}
+	srcState, dstState, err := fenceBackupStates(opt, src, dst)
+	if err != nil {
+		return rep, err
+	}
+	if !opt.DryRun {
+		lock, warning, err := AcquireLock(dst, opt.Command, opt.LockStale)
+		if err != nil {
+			return rep, err
+		}
+		defer lock.Release()
+		if warning != "" {
+			rep.Warnings = append(rep.Warnings, warning)
+		}
+		// The markers may have changed while the lock was contended.
+		if srcState, dstState, err = fenceBackupStates(opt, src, dst); err != nil {
+			return rep, err
+		}
+	}
+	rep.Verdict, _ = FenceBackup(opt.Target, srcState, dstState, opt.DiscardStale)
+	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers})
+	if err != nil {
+		return rep, err
+	}
+	rep.Plan = plan
+	manifest, err := ReadManifest(dst)
+	if err != nil {
+		return rep, err
+	}
+	if err := fencePlan(rep, opt, dst, dstState, manifest); err != nil {
+		return rep, err
+	}
+	if opt.DryRun {
+		return rep, nil
+	}
+	err = backupApply(ctx, rep, src, dst, opt, manifest)
+	rep.End = time.Now()
+	if err != nil {
+		return rep, err
+	}
+	if err := rep.Err(); err != nil {
+		return rep, err
+	}
+	return rep, finishBackup(rep, src, dst, srcState.Marker, dstState.Marker, opt)
+}
+
+func fenceBackupStates(opt RunOptions, src, dst transport.FS) (CopyState, CopyState, error) {
+	srcState, err := ReadCopyState(src)
+	if err != nil {
+		return srcState, CopyState{}, err
+	}
+	dstState, err := ReadCopyState(dst)
+	if err != nil {
+		return srcState, dstState, err
+	}
+	_, err = FenceBackup(opt.Target, srcState, dstState, opt.DiscardStale)
+	return srcState, dstState, err
+}
+
+// fencePlan applies the rules that need the plan: an empty source under a
+// non-empty mirror, a mirror changed outside the tool, too many deletions.
+func fencePlan(rep *Report, opt RunOptions, dst transport.FS, dstState CopyState, manifest Manifest) error {
+	p := rep.Plan
+	t := p.Totals
+	if t.SourceFiles == 0 && t.DestFiles > 0 && len(p.SourceErrors) == 0 {
+		return refuse("source-empty", "check that the source is mounted and holds its data; to clear a mirror on purpose remove the files by hand",
+			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
+	}
+	if manifest != nil && !rep.Verdict.DiscardStale && dstState.Marker.Role == RoleMirror {
+		journal, err := readJournal(dst)
+		if err != nil {
+			return err
+		}
+		rep.MirrorChanges = excuse(manifest.Changed(p.dst), journal)
+		if len(rep.MirrorChanges) > 0 && !opt.OverwriteMirrorChanges {
+			return refuse("mirror-changed",
+				fmt.Sprintf("if users wrote to the mirror because it stood in for the source, save those files or make it the source with 'backup promote %s'/'swap %s'; to discard them (into the trash) run with --overwrite-mirror-changes", opt.Target, opt.Target),
+				"MIRROR %s was changed outside the tool since the last run (%d paths):\n%s", p.To, len(rep.MirrorChanges), listPaths(rep.MirrorChanges, 20))
+		}
+	}
+	if limit := opt.MaxDelete.Limit(t.DestFiles); t.Deletes > limit {
+		return refuse("max-delete", "check the source; if these deletions are meant, raise --max-delete (a count, or a share like 80%)",
+			"the run would delete %d of the %d files on the mirror, more than --max-delete %s allows (%d)", t.Deletes, t.DestFiles, opt.MaxDelete, limit)
+	}
+	for _, a := range p.Actions {
+		if a.Op == OpUpdate && a.Why&^ChangeContent == 0 && a.Why != 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: content differed with equal size, mtime and mode (corruption on the mirror?); repaired from the source", a.Path))
+		}
+	}
+	return nil
+}
+
+func listPaths(paths []string, most int) string {
+	var b strings.Builder
+	for i, p := range paths {
+		if i == most {
+			fmt.Fprintf(&b, "    ... and %d more\n", len(paths)-most)
+			break
+		}
+		fmt.Fprintf(&b, "    %s\n", DisplayName(p))
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// backupApply runs the copy phase with a journal of what it is about to
+// change, so that a cut run's writes are not later mistaken for changes
+// made outside the tool, and re-records the manifest after any run that
+// got to its end, complete or not.
+func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt RunOptions, manifest Manifest) error {
+	var trash *Trash
+	if !opt.NoTrash || rep.Verdict.DiscardStale || len(rep.MirrorChanges) > 0 {
+		trash = NewTrash(dst, rep.Start)
+	}
+	wrote := len(rep.Plan.Actions) > 0
+	if wrote {
+		if err := writeJournal(dst, rep.Plan); err != nil {
+			return err
+		}
+	}
+	err := runApply(ctx, rep, src, dst, trash, opt)
+	if ctx.Err() != nil {
+		return err // the journal stays; the next run excuses its paths
+	}
+	entries := rep.Plan.dst
+	if wrote {
+		after := ListTree(dst, ".")
+		if len(after.Errors) > 0 {
+			return errors.Join(append([]error{err}, after.Errors...)...)
+		}
+		entries = inScope(after.Entries, rep.Plan.Options.Dirs)
+	}
+	if merr := writeManifest(dst, entries, sumsFor(rep.Plan, rep.Result, manifest)); merr != nil && err == nil {
+		err = merr
+	}
+	if wrote && err == nil {
+		err = removeJournal(dst)
+	}
+	return err
+}
+
+// inScope keeps the entries at or below one of dirs.
+func inScope(entries []Entry, dirs []string) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		for _, d := range dirs {
+			if isBelow(e.Path, d) {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// finishBackup records a complete run: the mirror's marker says from which
+// source and epoch it was synced (and demotes a discarded stale source),
+// the root's mtime is restored after the tool's own files touched it, and
+// the trash is pruned.
+func finishBackup(rep *Report, src, dst transport.FS, sm, dm *Marker, opt RunOptions) error {
+	m := *dm
+	m.Role, m.Epoch = RoleMirror, sm.Epoch
+	m.Synced = &Synced{Source: sm.Copy, Epoch: sm.Epoch, Time: rep.End.UTC().Truncate(time.Second),
+		Files: int64(rep.Plan.Totals.SourceFiles), Bytes: rep.Plan.Totals.SourceBytes}
+	if err := WriteMarker(dst, &m); err != nil {
+		return err
+	}
+	if err := restoreRootTime(src, dst, opt.Dirs); err != nil {
+		return err
+	}
+	if !opt.NoTrash {
+		if _, err := PruneTrash(dst, opt.TrashRetention, time.Now()); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("pruning the trash: %v", err))
+		}
+	}
+	return nil
+}
+
+// restoreRootTime gives the mirror root the source root's mtime again when
+// the whole root is in scope, since writing the marker changed it.
+func restoreRootTime(src, dst transport.FS, dirs []string) error {
+	if len(dirs) > 0 && !(len(dirs) == 1 && dirs[0] == ".") {
+		return nil
+	}
+	fi, err := src.Lstat(".")
+	if err != nil {
+		return err
+	}
+	return dst.Chtimes(".", fi.ModTime)
+}

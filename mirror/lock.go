@@ -1,0 +1,132 @@
+package mirror
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// LockFile is the run lock at the root of a mirror copy.
+const LockFile = ".backup-lock"
+
+// LockInfo says who holds a lock.
+type LockInfo struct {
+	Host    string    `toml:"host"`
+	PID     int       `toml:"pid"`
+	Started time.Time `toml:"started"`
+	Command string    `toml:"command"`
+}
+
+func (l *LockInfo) String() string {
+	return fmt.Sprintf("%s pid %d (%s) since %s", l.Host, l.PID, l.Command, l.Started.UTC().Format(time.RFC3339))
+}
+
+// Lock is a held run lock.
+type Lock struct {
+	fsys transport.FS
+	Info LockInfo
+}
+
+// ReadLock returns the holder of the lock on fsys, or nil when none.
+func ReadLock(fsys transport.FS) (*LockInfo, error) {
+	data, err := transport.ReadFile(fsys, LockFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var info LockInfo
+	if err := toml.Unmarshal(data, &info); err != nil {
+		// A lock cut short while it was written: nobody can prove they
+		// hold it; treat it as held since its file's time.
+		info = LockInfo{Host: "?", Command: "unreadable lock"}
+		if fi, err := fsys.Lstat(LockFile); err == nil {
+			info.Started = fi.ModTime
+		}
+	}
+	return &info, nil
+}
+
+// AcquireLock takes the run lock on fsys for command. A lock held by a
+// live process is a Refusal naming the holder. A lock is stale, and is
+// taken over with a warning returned, when its holder ran on this host and
+// its process is gone, or ran elsewhere and is older than staleAfter.
+func AcquireLock(fsys transport.FS, command string, staleAfter time.Duration) (*Lock, string, error) {
+	host, _ := os.Hostname()
+	l := &Lock{fsys: fsys, Info: LockInfo{Host: host, PID: os.Getpid(), Started: time.Now().UTC(), Command: command}}
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(l.Info); err != nil {
+		return nil, "", err
+	}
+	warning := ""
+	for attempt := 0; attempt < 2; attempt++ {
+		err := createExclusive(fsys, LockFile, buf.Bytes())
+		if err == nil {
+			return l, warning, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, "", fmt.Errorf("%s: lock: %w", fsys, err)
+		}
+		holder, err := ReadLock(fsys)
+		if err != nil {
+			return nil, "", err
+		}
+		if holder == nil {
+			continue // released meanwhile
+		}
+		if !holder.stale(host, staleAfter) {
+			return nil, "", refuse("lock-held", "wait for that run to end; if it is dead on another host, remove "+LockFile+" or wait until it is stale",
+				"another run holds the lock on %s: %s", fsys, holder)
+		}
+		warning = fmt.Sprintf("took over the stale lock of %s", holder)
+		if err := fsys.Remove(LockFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, "", err
+		}
+	}
+	return nil, "", refuse("lock-held", "try again", "could not take the lock on %s: another run raced for it", fsys)
+}
+
+func (l *LockInfo) stale(host string, staleAfter time.Duration) bool {
+	if l.Host == host && l.PID > 0 {
+		err := syscall.Kill(l.PID, 0)
+		return errors.Is(err, syscall.ESRCH)
+	}
+	return staleAfter > 0 && time.Since(l.Started) > staleAfter
+}
+
+// createExclusive writes a new file with data, failing with fs.ErrExist
+// when name exists: the atomic step that makes the lock a lock.
+func createExclusive(fsys transport.FS, name string, data []byte) error {
+	f, err := fsys.Create(name, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = fsys.Remove(name)
+	}
+	return err
+}
+
+// Release removes the lock.
+func (l *Lock) Release() error {
+	if l == nil {
+		return nil
+	}
+	return l.fsys.Remove(LockFile)
+}

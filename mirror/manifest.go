@@ -1,0 +1,176 @@
+package mirror
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// ManifestFile records, on a mirror, what the last complete run left there.
+const ManifestFile = ".backup-manifest"
+
+const manifestHeader = "# backup-manifest v1: type mode size mtime-ns blake3 path"
+
+// ManifestEntry is one path of a manifest.
+type ManifestEntry struct {
+	Path    string
+	Mode    fs.FileMode
+	Size    int64
+	ModTime time.Time
+	Sum     *transport.Sum // nil when not known
+}
+
+// Manifest maps paths in scope to what the mirror held there.
+type Manifest map[string]ManifestEntry
+
+// ReadManifest reads the manifest of fsys; a missing one gives a nil
+// Manifest and no error.
+func ReadManifest(fsys transport.FS) (Manifest, error) {
+	data, err := transport.ReadFile(fsys, ManifestFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", fsys, ManifestFile, err)
+	}
+	return m, nil
+}
+
+// ParseManifest parses the text form of a manifest.
+func ParseManifest(data []byte) (Manifest, error) {
+	m := Manifest{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		e, err := parseManifestLine(text)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		m[e.Path] = e
+	}
+	return m, sc.Err()
+}
+
+func parseManifestLine(text string) (ManifestEntry, error) {
+	f := strings.SplitN(text, "\t", 6)
+	if len(f) != 6 {
+		return ManifestEntry{}, errors.New("want 6 tab-separated fields")
+	}
+	mode, err1 := strconv.ParseUint(f[1], 8, 32)
+	size, err2 := strconv.ParseInt(f[2], 10, 64)
+	ns, err3 := strconv.ParseInt(f[3], 10, 64)
+	name, err4 := strconv.Unquote(f[5])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return ManifestEntry{}, err
+	}
+	if !fs.ValidPath(name) {
+		return ManifestEntry{}, fmt.Errorf("invalid path %q", name)
+	}
+	e := ManifestEntry{Path: name, Mode: fs.FileMode(mode) & fs.ModePerm, Size: size, ModTime: time.Unix(0, ns)}
+	switch f[0] {
+	case "d":
+		e.Mode |= fs.ModeDir
+	case "l":
+		e.Mode |= fs.ModeSymlink
+	case "f":
+	default:
+		return ManifestEntry{}, fmt.Errorf("unknown type %q", f[0])
+	}
+	if f[4] != "-" {
+		sum, err := transport.ParseSum(f[4])
+		if err != nil {
+			return ManifestEntry{}, err
+		}
+		e.Sum = &sum
+	}
+	return e, nil
+}
+
+// Bytes returns the text form of the manifest, entries in walk order.
+func (m Manifest) Bytes(order []string) []byte {
+	var b bytes.Buffer
+	b.WriteString(manifestHeader + "\n")
+	for _, p := range order {
+		e := m[p]
+		typ := "f"
+		switch {
+		case e.Mode.IsDir():
+			typ = "d"
+		case e.Mode&fs.ModeSymlink != 0:
+			typ = "l"
+		}
+		sum := "-"
+		if e.Sum != nil {
+			sum = e.Sum.String()
+		}
+		fmt.Fprintf(&b, "%s\t%o\t%d\t%d\t%s\t%s\n", typ, e.Mode.Perm(), e.Size, e.ModTime.UnixNano(), sum, strconv.Quote(e.Path))
+	}
+	return b.Bytes()
+}
+
+// Changed compares the mirror as it is now (entries, in scope) with the
+// manifest and returns the paths changed outside the tool: added, removed,
+// or with another type, size, mtime or mode. Directories count for presence,
+// type and mode only, as their mtime follows their contents.
+func (m Manifest) Changed(now []Entry) []string {
+	var changed []string
+	seen := make(map[string]bool, len(now))
+	for _, e := range now {
+		seen[e.Path] = true
+		old, ok := m[e.Path]
+		switch {
+		case !ok:
+			changed = append(changed, "added: "+e.Path)
+		case old.Mode.Type() != e.Mode.Type() || old.Mode.Perm() != e.Mode.Perm():
+			changed = append(changed, "changed: "+e.Path)
+		case e.IsDir():
+		case old.Size != e.Size || !sameTime(old.ModTime, e.ModTime):
+			changed = append(changed, "changed: "+e.Path)
+		}
+	}
+	for p := range m {
+		if !seen[p] {
+			changed = append(changed, "removed: "+p)
+		}
+	}
+	return changed
+}
+
+// Matches reports whether entry e is as the manifest recorded it.
+func (m Manifest) Matches(e Entry) bool {
+	old, ok := m[e.Path]
+	return ok && old.Mode == e.Mode&(fs.ModeType|fs.ModePerm) && old.Size == e.Size && sameTime(old.ModTime, e.ModTime)
+}
+
+// writeManifest records entries, with the hashes known for them, as the
+// mirror's manifest.
+func writeManifest(fsys transport.FS, entries []Entry, sums func(e Entry) *transport.Sum) error {
+	m := make(Manifest, len(entries))
+	order := make([]string, 0, len(entries))
+	for _, e := range entries {
+		me := ManifestEntry{Path: e.Path, Mode: e.Mode & (fs.ModeType | fs.ModePerm), Size: e.Size, ModTime: e.ModTime}
+		if e.IsRegular() {
+			me.Sum = sums(e)
+		} else {
+			me.Size = 0
+		}
+		m[e.Path] = me
+		order = append(order, e.Path)
+	}
+	return transport.WriteFileAtomic(fsys, ManifestFile, m.Bytes(order), 0o644)
+}

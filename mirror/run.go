@@ -1,0 +1,175 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mirrorfence/mirrorfence/transport"
+)
+
+// Hooks freeze and thaw the application around the copy phase.
+type Hooks interface {
+	// Before runs before anything is copied; an error stops the run.
+	Before(ctx context.Context) error
+	// After runs once the copy phase ended, whether it failed or not.
+	After(ctx context.Context) error
+}
+
+// RunOptions configures Backup and Restore.
+type RunOptions struct {
+	Target                 string
+	Dirs                   []string
+	Checksum               bool
+	DryRun                 bool          // plan and report, write nothing, take no lock
+	Delete                 bool          // Restore only: delete on the source what the mirror lacks
+	DiscardStale           bool          // Backup only: demote a stale former source at the mirror position
+	OverwriteMirrorChanges bool          // Backup only: trash what users changed on the mirror
+	MaxDelete              MaxDelete     // Backup only
+	NoTrash                bool          // delete for real instead of into the trash
+	TrashRetention         time.Duration // 0 means 7 days
+	LockStale              time.Duration // a foreign host's lock older than this is stale; 0 means 24h
+	Workers                int
+	Owners                 bool
+	Hooks                  Hooks         // may be nil
+	Window                 time.Duration // the freeze window the copy must fit in; 0 means none
+	Progress               *Progress
+	Command                string // recorded in the lock
+}
+
+// MaxDelete limits the deletions of a run: Count files when set, else
+// Percent of the mirror's files in scope (50 by default).
+type MaxDelete struct {
+	Count   int
+	Percent float64
+}
+
+// Limit returns the most deletions allowed out of total files.
+func (m MaxDelete) Limit(total int) int {
+	if m.Count > 0 {
+		return m.Count
+	}
+	pct := m.Percent
+	if pct <= 0 {
+		pct = 50
+	}
+	return int(float64(total) * pct / 100)
+}
+
+func (m MaxDelete) String() string {
+	if m.Count > 0 {
+		return fmt.Sprint(m.Count)
+	}
+	if m.Percent <= 0 {
+		return "50%"
+	}
+	return fmt.Sprintf("%g%%", m.Percent)
+}
+
+// Report is what a run found and did.
+type Report struct {
+	Plan          *Plan
+	Result        *Result // nil when nothing was applied
+	Verdict       Verdict
+	MirrorChanges []string // paths changed outside the tool since the last run
+	Warnings      []string // lock takeover, freeze window, repairs, changed files
+	Start, End    time.Time
+	CopyTime      time.Duration
+}
+
+// Err returns the read and transfer errors of the run, joined.
+func (r *Report) Err() error {
+	var errs []error
+	if r.Plan != nil {
+		errs = append(errs, r.Plan.SourceErrors...)
+		errs = append(errs, r.Plan.DestErrors...)
+	}
+	if r.Result != nil {
+		errs = append(errs, r.Result.Errors...)
+	}
+	return errors.Join(errs...)
+}
+
+func (o *RunOptions) defaults() {
+	if o.TrashRetention == 0 {
+		o.TrashRetention = 7 * 24 * time.Hour
+	}
+	if o.LockStale == 0 {
+		o.LockStale = 24 * time.Hour
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+}
+
+// ReadCopyState reads what a fence needs of one copy: its marker (nil when
+// it has none) and whether its root is empty but for the tool's names.
+func ReadCopyState(fsys transport.FS) (CopyState, error) {
+	st := CopyState{Name: fsys.String()}
+	m, err := ReadMarker(fsys)
+	switch {
+	case errors.Is(err, ErrNoMarker):
+	case err != nil:
+		return st, err
+	default:
+		st.Marker = m
+	}
+	entries, err := fsys.ReadDir(".")
+	if err != nil {
+		return st, err
+	}
+	st.Empty = true
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name, ReservedPrefix) && !transport.IsTemp(e.Name) && e.Name != "lost+found" {
+			st.Empty = false
+			break
+		}
+	}
+	return st, nil
+}
+
+// runApply runs the copy phase of a run between the hooks, times it
+// against the freeze window, and records the result in rep.
+func runApply(ctx context.Context, rep *Report, src, dst transport.FS, trash *Trash, opt RunOptions) error {
+	if opt.Hooks != nil {
+		if err := opt.Hooks.Before(ctx); err != nil {
+			return err
+		}
+	}
+	began := time.Now()
+	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress})
+	rep.CopyTime = time.Since(began)
+	rep.Result = res
+	if opt.Hooks != nil {
+		// After runs even when the copy failed: the application must thaw.
+		if herr := opt.Hooks.After(context.WithoutCancel(ctx)); herr != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("after hook: %v", herr))
+		}
+	}
+	if opt.Window > 0 && rep.CopyTime > opt.Window {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("copy outlasted the freeze window (took %s, window %s)",
+			rep.CopyTime.Round(time.Millisecond), opt.Window))
+	}
+	return err
+}
+
+// sumsFor returns the content hash known for a mirror entry: learnt in this
+// run, or carried from the previous manifest when the entry is unchanged.
+func sumsFor(p *Plan, res *Result, old Manifest) func(e Entry) *transport.Sum {
+	return func(e Entry) *transport.Sum {
+		if res != nil {
+			if s, ok := res.Sums[e.Path]; ok {
+				return &s
+			}
+		}
+		if s, ok := p.sums[e.Path]; ok {
+			return &s
+		}
+		if old != nil && old.Matches(e) {
+			return old[e.Path].Sum
+		}
+		return nil
+	}
+}
