@@ -24,7 +24,7 @@ func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report
 	if err != nil {
 		return rep, err
 	}
-	if !opt.DryRun {
+	if !opt.DryRun && !opt.lockHeld {
 		lock, warning, err := AcquireLock(dst, opt.Command, opt.LockStale)
 		if err != nil {
 			return rep, err

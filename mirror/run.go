@@ -37,6 +37,8 @@ type RunOptions struct {
 	Window                 time.Duration // the freeze window the copy must fit in; 0 means none
 	Progress               *Progress
 	Command                string // recorded in the lock
+
+	lockHeld bool // Swap holds the lock already
 }
 
 // MaxDelete limits the deletions of a run: Count files when set, else
