@@ -3,6 +3,7 @@ package table
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -57,10 +58,14 @@ func (e *ParseError) Error() string {
 var ErrUnknownTarget = errors.New("unknown target")
 
 // Load reads file and parses it with Parse. A read error is returned wrapped
-// as "backup table: <the os error, which names the file>"; errors.Is works
-// on it (fs.ErrNotExist, fs.ErrPermission).
+// as "backup table: <the os error, which names the file>", or for a missing
+// file "no backup table found: <the os error>", which also wraps ErrNoTable;
+// errors.Is works on it (fs.ErrNotExist, fs.ErrPermission).
 func Load(file string) (*Table, error) {
 	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrNoTable, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("backup table: %w", err)
 	}

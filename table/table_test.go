@@ -84,8 +84,13 @@ func TestLoad(t *testing.T) {
 
 	missing := filepath.Join(t.TempDir(), "none.tab")
 	_, err = Load(missing)
-	if !errors.Is(err, fs.ErrNotExist) || err.Error() != "backup table: open "+missing+": no such file or directory" {
+	if !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, ErrNoTable) ||
+		err.Error() != "no backup table found: open "+missing+": no such file or directory" {
 		t.Errorf("Load(missing) error = %v", err)
+	}
+	_, err = Load(t.TempDir())
+	if err == nil || errors.Is(err, ErrNoTable) || !strings.HasPrefix(err.Error(), "backup table: read ") {
+		t.Errorf("Load(directory) error = %v", err)
 	}
 }
 
