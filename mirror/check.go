@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/mirrorfence/mirrorfence/transport"
 )
@@ -19,7 +20,12 @@ type CheckReport struct {
 	Differences  []Difference
 	SourceErrors []error
 	DestErrors   []error
-	Files        int // files and links compared on the source
+	Files        int // files and links compared
+	Unverified   int // files whose content could not be verified (no known hash)
+}
+
+func sortDifferences(ds []Difference) {
+	slices.SortFunc(ds, func(a, b Difference) int { return comparePaths(a.Path, b.Path) })
 }
 
 // Check compares the content of src and dst within dirs by BLAKE3, reading
@@ -81,6 +87,9 @@ func (r *CheckReport) Write(w io.Writer) error {
 	}
 	for _, err := range r.DestErrors {
 		ew.printf("error: mirror: %s\n", DisplayName(err.Error()))
+	}
+	if r.Unverified > 0 {
+		ew.printf("note: %d files have no recorded hash and were checked by size only\n", r.Unverified)
 	}
 	if len(r.Differences) == 0 && len(r.SourceErrors)+len(r.DestErrors) == 0 {
 		ew.printf("in sync: %d files compared by content\n", r.Files)

@@ -41,8 +41,9 @@ type RunOptions struct {
 	lockHeld bool // Swap holds the lock already
 }
 
-// MaxDelete limits the deletions of a run: Count files when set, else
-// Percent of the mirror's files in scope (50 by default).
+// MaxDelete limits the deletions of a run: Count files when set (negative
+// for none at all), else Percent of the mirror's files in scope (50 by
+// default).
 type MaxDelete struct {
 	Count   int
 	Percent float64
@@ -50,8 +51,8 @@ type MaxDelete struct {
 
 // Limit returns the most deletions allowed out of total files.
 func (m MaxDelete) Limit(total int) int {
-	if m.Count > 0 {
-		return m.Count
+	if m.Count != 0 {
+		return max(m.Count, 0) // negative: no deletions at all
 	}
 	pct := m.Percent
 	if pct <= 0 {
@@ -61,8 +62,8 @@ func (m MaxDelete) Limit(total int) int {
 }
 
 func (m MaxDelete) String() string {
-	if m.Count > 0 {
-		return fmt.Sprint(m.Count)
+	if m.Count != 0 {
+		return fmt.Sprint(max(m.Count, 0))
 	}
 	if m.Percent <= 0 {
 		return "50%"
