@@ -139,7 +139,7 @@ func (m Manifest) Changed(now []Entry) []string {
 		case old.Mode.Type() != e.Mode.Type() || old.Mode.Perm() != e.Mode.Perm():
 			changed = append(changed, "changed: "+e.Path)
 		case e.IsDir():
-		case old.Size != e.Size || !sameTime(old.ModTime, e.ModTime):
+		case (e.IsRegular() && old.Size != e.Size) || !sameTime(old.ModTime, e.ModTime):
 			changed = append(changed, "changed: "+e.Path)
 		}
 	}
@@ -154,7 +154,7 @@ func (m Manifest) Changed(now []Entry) []string {
 // Matches reports whether entry e is as the manifest recorded it.
 func (m Manifest) Matches(e Entry) bool {
 	old, ok := m[e.Path]
-	return ok && old.Mode == e.Mode&(fs.ModeType|fs.ModePerm) && old.Size == e.Size && sameTime(old.ModTime, e.ModTime)
+	return ok && e.IsRegular() && old.Mode == e.Mode&(fs.ModeType|fs.ModePerm) && old.Size == e.Size && sameTime(old.ModTime, e.ModTime)
 }
 
 // writeManifest records entries, with the hashes known for them, as the

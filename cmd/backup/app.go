@@ -93,8 +93,31 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	if cmd == nil {
 		return append(out, rest...)
 	}
-	out = append(out, verb)
-	return append(out, flagsFirst(cmd.Flags, rest[1:])...)
+	global, own := splitGlobal(app.Flags, cmd.Flags, rest[1:])
+	out = append(append(out, global...), verb)
+	return append(out, flagsFirst(cmd.Flags, own)...)
+}
+
+// splitGlobal takes out of a command's args the global flags (with their
+// values) that the command itself does not define, so "backup elixir -v"
+// works like "backup -v elixir".
+func splitGlobal(globalFlags, cmdFlags []cli.Flag, args []string) (global, own []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return global, append(own, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "-") || isFlag(cmdFlags, a) || !isFlag(globalFlags, a) {
+			own = append(own, a)
+			continue
+		}
+		global = append(global, a)
+		if takesValue(globalFlags, a) && i+1 < len(args) {
+			global = append(global, args[i+1])
+			i++
+		}
+	}
+	return global, own
 }
 
 func isLegacyVerb(app *cli.App, arg string) bool {
