@@ -52,12 +52,11 @@ func (p *parser) endTarget() {
 	if b.source != nil && b.mirror != nil && b.source.ok && b.mirror.ok {
 		b.t.Source, b.t.Mirror = b.source.ep, b.mirror.ep
 		first, second := b.source, b.mirror
-		f, s := "SOURCE", "MIRROR"
 		if second.line < first.line {
-			first, second, f, s = second, first, s, f
+			first, second = second, first
 		}
 		if rel := relation(second.ep, first.ep); rel != "" {
-			p.errorf(second.line, "%s %q %s %s %q (line %d)", s, second.ep.String(), rel, f, first.ep.String(), first.line)
+			p.errorf(second.line, "%s %q %s %s %q (line %d)", second.kw, second.ep.String(), rel, first.kw, first.ep.String(), first.line)
 		}
 	}
 	if def, ok := p.names[strings.ToLower(b.t.Name)]; ok && def.line == b.t.Line {
