@@ -144,11 +144,15 @@ func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt Ru
 	}
 	entries := rep.Plan.dst
 	if wrote {
+		entries = nil
 		after := ListTree(dst, ".")
 		if len(after.Errors) > 0 {
 			return errors.Join(append([]error{err}, after.Errors...)...)
 		}
-		entries = inScope(after.Entries, rep.Plan.Options.Dirs)
+		if after.Root != nil {
+			entries = append([]Entry{*after.Root}, after.Entries...)
+		}
+		entries = inScope(entries, rep.Plan.Options.Dirs)
 	}
 	if merr := writeManifest(dst, entries, sumsFor(rep.Plan, rep.Result, manifest)); merr != nil && err == nil {
 		err = merr
