@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/urfave/cli/v2"
 
@@ -10,21 +9,16 @@ import (
 	"github.com/mirrorfence/mirrorfence/transport"
 )
 
-// dialer opens endpoints; one per command, sharing connections per host.
+// dialer opens endpoints; one per command, sharing one SSH connection per
+// host among everything the command opens there.
 type dialer interface {
 	Dial(ctx context.Context, ep table.Endpoint) (transport.FS, error)
 	Close() error
 }
 
-type localDialer struct{}
-
-func newDialer(c *cli.Context) dialer { return localDialer{} }
-
-func (localDialer) Dial(_ context.Context, ep table.Endpoint) (transport.FS, error) {
-	if !ep.IsLocal() {
-		return nil, errors.New("remote endpoints are not supported yet")
+func newDialer(c *cli.Context) dialer {
+	return &transport.Dialer{
+		SSHConfig:  c.String("ssh-config"),
+		KnownHosts: c.String("known-hosts"),
 	}
-	return transport.OpenLocal(ep.Path)
 }
-
-func (localDialer) Close() error { return nil }
