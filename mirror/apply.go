@@ -263,7 +263,8 @@ func (ap *applier) fixDirs() {
 func (ap *applier) setMeta(p string, s *Entry, why Change) error {
 	if why&ChangeOwner != 0 && s.UID >= 0 {
 		if lc, ok := ap.dst.(transport.Lchowner); ok {
-			if err := lc.Lchown(p, s.UID, s.GID); err != nil {
+			// An endpoint that cannot own a symlink (SFTP) leaves it.
+			if err := lc.Lchown(p, s.UID, s.GID); err != nil && !errors.Is(err, transport.ErrNotSupported) {
 				return err
 			}
 		}

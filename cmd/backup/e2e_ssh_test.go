@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mirrorfence/mirrorfence/transport/sshtest"
+)
+
+// sshWorld is the seed's table over real sshd hosts: uhane holds the
+// source, mamane the mirror, both on loopback addresses of this machine.
+// With mirrorLocal the tool runs "on the mirror host": the MIRROR is a local
+// path and only the source is reached over SSH.
+type sshWorld struct {
+	*world
+	srv *sshtest.Server
+}
+
+func newSSHWorld(t *testing.T, mirrorLocal bool, dirs ...string) *sshWorld {
+	t.Helper()
+	srv := sshtest.Start(t, "uhane", "mamane")
+	w := newWorld(t, dirs...)
+	sw := &sshWorld{world: w, srv: srv}
+	mirror := "mamane:" + w.dst
+	if mirrorLocal {
+		mirror = w.dst
+	}
+	w.writeTableText("uhane:"+w.src, mirror)
+	return sw
+}
+
+// writeTableText writes the table with endpoint texts as given.
+func (w *world) writeTableText(src, dst string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, " # /data/elixir\n TARGET  elixir\n         SOURCE  %s\n         MIRROR  %s\n", src, dst)
+	for _, d := range w.dirs {
+		fmt.Fprintf(&b, "         DIR     %s\n", d)
+	}
+	must(w.t, os.WriteFile(w.tab, []byte(b.String()), 0o644))
+}
+
+// run runs the CLI with the test hosts' ssh_config and known_hosts.
+func (sw *sshWorld) run(args ...string) result {
+	sw.t.Helper()
+	var out, errb bytes.Buffer
+	full := append([]string{"backup", "--table", sw.tab, "--ssh-config", sw.srv.Config, "--known-hosts", sw.srv.KnownHosts}, args...)
+	code := run(context.Background(), full, &out, &errb)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func (sw *sshWorld) mustRun(want int, args ...string) result {
+	sw.t.Helper()
+	r := sw.run(args...)
+	if r.code != want {
+		sw.t.Fatalf("backup %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// TestSSHEveryCommand runs every command over SSH, from a third host (both
+// endpoints remote) and from the mirror host (mirror local), with rsync as
+// the oracle.
+func TestSSHEveryCommand(t *testing.T) {
+	for _, mode := range []struct {
+		name        string
+		mirrorLocal bool
+	}{{"third-host", false}, {"on-mirror-host", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			sw := newSSHWorld(t, mode.mirrorLocal, "detrend", "tests")
+			makeTree(t, sw.src)
+			sw.mustRun(0, "-targets")
+			sw.mustRun(0, "init", "elixir")
+			r := sw.mustRun(0, "-status", "elixir")
+			if !strings.Contains(r.stdout, "source copy:  role source, epoch 1") || !strings.Contains(r.stdout, "mirror copy:  role mirror, epoch 1") {
+				t.Fatalf("status over SSH:\n%s", r.stdout)
+			}
+			before := snapshot(t, sw.dst)
+			sw.mustRun(0, "-backup", "elixir", "--dry-run")
+			assertUnchanged(t, sw.dst, before)
+			sw.mustRun(0, "-backup", "elixir")
+			sw.assertSame()
+
+			writeFile(t, filepath.Join(sw.src, "detrend/2026/nov/frame1.fits"), "edited over ssh")
+			must(t, os.Remove(filepath.Join(sw.src, "detrend/one.txt")))
+			sw.mustRun(0, "backup", "elixir")
+			sw.assertSame()
+			sw.mustRun(0, "check", "elixir")
+			sw.mustRun(0, "check", "elixir", "--mirror-only")
+
+			lost := filepath.Join(sw.src, "tests/run.sh")
+			must(t, os.Remove(lost))
+			sw.mustRun(0, "restore", "elixir")
+			if _, err := os.Stat(lost); err != nil {
+				t.Fatalf("restore over SSH: %v", err)
+			}
+			sw.mustRun(0, "swap", "elixir")
+			r = sw.mustRun(0, "status", "elixir")
+			if !strings.Contains(r.stdout, "epoch 2") {
+				t.Fatalf("swap over SSH:\n%s", r.stdout)
+			}
+		})
+	}
+}
