@@ -83,7 +83,9 @@ func fenceBackupStates(opt RunOptions, src, dst transport.FS) (CopyState, CopySt
 func fencePlan(rep *Report, opt RunOptions, dst transport.FS, dstState CopyState, manifest Manifest) error {
 	p := rep.Plan
 	t := p.Totals
-	if t.SourceFiles == 0 && t.DestFiles > 0 && len(p.SourceErrors) == 0 {
+	// Missing DIRs on the source count as empty: a marker copied by hand
+	// onto a blank disk must not pass for a source.
+	if t.SourceFiles == 0 && t.DestFiles > 0 {
 		return refuse("source-empty", "check that the source is mounted and holds its data; to clear a mirror on purpose remove the files by hand",
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
