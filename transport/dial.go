@@ -36,6 +36,12 @@ type Dialer struct {
 	ConnectTimeout time.Duration // TCP connect plus SSH handshake; 0 = ConnectTimeout of the config, else 15s
 	KeepAlive      time.Duration // keepalive interval; 0 = ServerAliveInterval of the config, else 15s; <0 = none
 	KeepAliveMax   int           // unanswered keepalive intervals before the connection counts as lost; 0 = ServerAliveCountMax, else 3
+	// RemotePath holds directories (colon-separated) put before PATH for
+	// the commands run on remote hosts: b3sum or this tool for hashing, and
+	// Run. Non-interactive SSH sessions get a short PATH; b3sum installed
+	// in ~/.cargo/bin, say, needs "~/.cargo/bin" here ("~" is the remote
+	// home). "" leaves PATH alone.
+	RemotePath string
 
 	cfgOnce sync.Once
 	cfg     *sshConfigs
@@ -183,6 +189,9 @@ func (d *Dialer) acquire(ctx context.Context, hc *hostConfig, label string) (*ss
 
 func (d *Dialer) dialSlot(ctx context.Context, s *connSlot, key string, hc *hostConfig, label string) (*sshConn, error) {
 	c, err := connect(ctx, hc, key, label)
+	if err == nil {
+		c.remotePath = d.RemotePath
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err == nil && d.closed {

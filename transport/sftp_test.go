@@ -68,23 +68,19 @@ func fakeB3sum(args []string) int {
 	return status
 }
 
-// startHosts starts sshd hosts whose sessions find the fake b3sum when
-// withB3sum.
-func startHosts(t *testing.T, withB3sum bool, hosts ...string) *sshtest.Server {
+// fakeB3sumDir returns a directory holding "b3sum", a symlink to the test
+// binary, for Dialer.RemotePath.
+func fakeB3sumDir(t *testing.T) string {
 	t.Helper()
-	opt := sshtest.Options{Hosts: hosts}
-	if withB3sum {
-		bin := t.TempDir()
-		exe, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(exe, filepath.Join(bin, "b3sum")); err != nil {
-			t.Fatal(err)
-		}
-		opt.Env = map[string]string{"PATH": bin + ":/usr/local/bin:/usr/bin:/bin"}
+	bin := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return sshtest.StartWith(t, opt)
+	if err := os.Symlink(exe, filepath.Join(bin, "b3sum")); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 func newDialer(t *testing.T, s *sshtest.Server) *transport.Dialer {
@@ -106,8 +102,11 @@ func dial(t *testing.T, d *transport.Dialer, host, dir string) transport.FS {
 func TestSFTPConformance(t *testing.T) {
 	for _, b3 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("b3sum=%v", b3), func(t *testing.T) {
-			s := startHosts(t, b3, "mamane")
+			s := sshtest.Start(t, "mamane")
 			d := newDialer(t, s)
+			if b3 {
+				d.RemotePath = fakeB3sumDir(t)
+			}
 			conformance.Run(t, func(t *testing.T) transport.FS {
 				return dial(t, d, "mamane", t.TempDir())
 			})

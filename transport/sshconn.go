@@ -34,6 +34,8 @@ type sshConn struct {
 	dirs     dirCache      // directories known to hold no symlink on their path
 	tmp      pathSet       // files this connection created and has not renamed yet
 
+	remotePath string // Dialer.RemotePath
+
 	toolOnce sync.Once
 	tool     string // remote hasher: "b3sum", "backup" or ""
 }

@@ -20,8 +20,8 @@ const probeScript = `if command -v b3sum >/dev/null 2>&1 && [ "$(b3sum --no-name
 
 // remoteHashMin is the size from which a file is hashed on the host; a
 // smaller one is read through SFTP, which costs about as many round trips
-// as starting a remote command.
-const remoteHashMin = 1 << 20
+// as starting a remote command. A variable for tests.
+var remoteHashMin int64 = 1 << 20
 
 // maxHashArgs bounds the bytes of quoted names on one command line.
 const maxHashArgs = 64 << 10

@@ -27,6 +27,8 @@ type HostKeyError struct {
 	Key        ssh.PublicKey         // the key the server offered
 	Known      []knownhosts.KnownKey // keys known_hosts holds for the host; empty when unknown
 	Revoked    bool                  // the key is marked @revoked
+
+	note string // about the StrictHostKeyChecking setting
 }
 
 // Is makes errors.Is(err, ErrHostKey) true.
@@ -36,6 +38,10 @@ func (e *HostKeyError) Is(target error) bool { return target == ErrHostKey }
 func (e *HostKeyError) Changed() bool { return len(e.Known) > 0 && !e.Revoked }
 
 func (e *HostKeyError) Error() string {
+	return e.message() + e.note
+}
+
+func (e *HostKeyError) message() string {
 	offered := keyText(e.Key)
 	file := "~/.ssh/known_hosts"
 	if len(e.KnownHosts) > 0 {
@@ -167,6 +173,9 @@ func (k *hostKeyChecker) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 // changed or revoked one, and another error when known_hosts is unreadable.
 func (k *hostKeyChecker) verify(key ssh.PublicKey) error {
 	he := &HostKeyError{Host: knownhosts.Normalize(k.lookup), KnownHosts: k.files, Key: key}
+	if a := k.hc.StrictAsked; a == "no" || a == "off" || a == "ask" {
+		he.note = " (StrictHostKeyChecking " + a + " is taken as yes: host keys are always verified)"
+	}
 	cb, err := k.callback()
 	if err != nil {
 		return err

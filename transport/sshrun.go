@@ -43,11 +43,27 @@ exit "$s"`
 func (f *sftpFS) Run(ctx context.Context, command string, stdout, stderr io.Writer) error {
 	line := "cd -- " + shellQuote(f.root) + " && exec /bin/sh -c " + shellQuote(runScript) +
 		" sh " + shellQuote(command)
-	err := f.c.exec(ctx, line, stdout, stderr)
+	err := f.c.exec(ctx, f.c.shell(line), stdout, stderr)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
+}
+
+// shell prefixes line with the Dialer's RemotePath, for the login shell.
+func (c *sshConn) shell(line string) string {
+	if c.remotePath == "" {
+		return line
+	}
+	var dirs []string
+	for _, d := range strings.Split(c.remotePath, ":") {
+		if d == "~" || strings.HasPrefix(d, "~/") {
+			dirs = append(dirs, `"$HOME"`+shellQuote(d[1:]))
+		} else {
+			dirs = append(dirs, shellQuote(d))
+		}
+	}
+	return "PATH=" + strings.Join(dirs, ":") + `:"$PATH"; export PATH; ` + line
 }
 
 // exec runs line in a new session (at most 8 at a time per connection;
@@ -93,11 +109,17 @@ func (c *sshConn) exec(ctx context.Context, line string, stdout, stderr io.Write
 	}
 }
 
-// execErr keeps an exit status as it is and classifies the rest.
+// execErr keeps an exit status as it is and classifies the rest; a
+// session that ended without exit status (sshd sends one even for a
+// command killed by a signal) was cut.
 func (c *sshConn) execErr(err error) error {
 	var ee *ssh.ExitError
-	if err == nil || errors.As(err, &ee) {
+	var em *ssh.ExitMissingError
+	switch {
+	case err == nil || errors.As(err, &ee):
 		return err
+	case errors.As(err, &em):
+		return c.lost(err)
 	}
 	return c.classify(err)
 }
@@ -106,7 +128,7 @@ func (c *sshConn) execErr(err error) error {
 // error.
 func (c *sshConn) output(line string) ([]byte, error) {
 	var out, errb bytes.Buffer
-	err := c.exec(context.Background(), line, &out, &errb)
+	err := c.exec(context.Background(), c.shell(line), &out, &errb)
 	if err != nil && errb.Len() > 0 {
 		err = &execError{err: err, stderr: strings.TrimSpace(errb.String())}
 	}

@@ -45,10 +45,9 @@ type Server struct {
 type Options struct {
 	// Hosts are the host names, each served by its own sshd.
 	Hosts []string
-	// Env is set in every session (sshd SetEnv), e.g. a PATH holding test
-	// programs. HOME defaults to an empty directory of the server, so that
-	// the login shell reads no start-up files of the real user (which may
-	// print, or take long).
+	// Env is set in every session (sshd SetEnv). sshd sets PATH, HOME,
+	// USER and the like itself after SetEnv, so those cannot be changed
+	// here; and the user's login shell still reads its start-up files.
 	Env map[string]string
 }
 
@@ -91,19 +90,13 @@ func StartWith(t testing.TB, opt Options) *Server {
 	}
 	s := &Server{Dir: t.TempDir(), t: t, hosts: map[string]*Host{}}
 	s.User = currentUser(t)
-	env := map[string]string{"HOME": filepath.Join(s.Dir, "home")}
-	for k, v := range opt.Env {
-		env[k] = v
-	}
-	if err := os.MkdirAll(env["HOME"], 0o755); err != nil {
-		t.Fatalf("sshtest: %v", err)
-	}
+
 	s.writeUserKey(t)
 	for _, name := range opt.Hosts {
 		if _, dup := s.hosts[name]; dup {
 			t.Fatalf("sshtest: host %q given twice", name)
 		}
-		h := newHost(t, s, name, sshd, env)
+		h := newHost(t, s, name, sshd, opt.Env)
 		s.hosts[name] = h
 		s.order = append(s.order, name)
 	}
