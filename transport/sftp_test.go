@@ -113,3 +113,12 @@ func TestSFTPConformance(t *testing.T) {
 		})
 	}
 }
+
+func benchDial(b *testing.B, d *transport.Dialer, dir string) transport.FS {
+	fsys, err := d.Dial(context.Background(), table.Endpoint{Host: "h", Path: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { fsys.Close() })
+	return fsys
+}

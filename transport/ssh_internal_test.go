@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -227,5 +228,65 @@ func TestRemoteHashHostileNames(t *testing.T) {
 	missed, err = f.hashRemote("b3sum", names, idx, sums)
 	if err != nil || len(missed) != 1 || missed[0] != 0 {
 		t.Errorf("with a missing file: missed %v, %v", missed, err)
+	}
+}
+
+// walkReadDir lists the tree below dir with ReadDir and Readlink, in walk
+// order.
+func walkReadDir(t *testing.T, fsys FS, dir string) []TreeEntry {
+	infos, err := fsys.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []TreeEntry
+	for _, fi := range infos {
+		e := TreeEntry{Path: path.Join(dir, fi.Name), FileInfo: fi}
+		if fi.IsSymlink() {
+			if e.Link, err = fsys.Readlink(e.Path); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, e)
+		if fi.IsDir() {
+			out = append(out, walkReadDir(t, fsys, e.Path)...)
+		}
+	}
+	return out
+}
+
+func TestListTree(t *testing.T) {
+	_, d := testHosts(t)
+	dir := t.TempDir()
+	for _, p := range []string{"a/b/c", "a.b", "a b/new\nline", "-x/ü"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p, "f\\"+strings.Repeat("x", len(p))), []byte(p), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("../../etc/passwd", filepath.Join(dir, "a/evil")))
+	must(os.Symlink("/", filepath.Join(dir, "root link")))
+	must(exec.Command("mkfifo", filepath.Join(dir, "a/fifo")).Run())
+	must(os.Chmod(filepath.Join(dir, "a/b"), 0o2755|os.ModeSetgid|os.ModeSticky))
+	fsys, err := d.Dial(context.Background(), table.Endpoint{Host: "h", Path: dir})
+	must(err)
+	defer fsys.Close()
+	for _, sub := range []string{".", "a"} {
+		got, err := fsys.(TreeLister).ListTree(sub)
+		must(err)
+		want := walkReadDir(t, fsys, sub)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("ListTree(%s):\n got %v\nwant %v", sub, got, want)
+		}
+	}
+	if _, err := fsys.(TreeLister).ListTree("root link"); err == nil {
+		t.Error("ListTree through a symlink")
 	}
 }

@@ -36,8 +36,9 @@ type sshConn struct {
 
 	remotePath string // Dialer.RemotePath
 
-	toolOnce sync.Once
-	tool     string // remote hasher: "b3sum", "backup" or ""
+	probeOnce sync.Once
+	tool      string // remote hasher: "b3sum", "backup" or ""
+	gnuFind   bool   // find has -printf (for ListTree)
 }
 
 // Preferred ciphers: AES-GCM is fast in Go with AES-NI.

@@ -13,10 +13,11 @@ import (
 // against it.
 const emptySum = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 
-// probeScript prints "b3sum" or "backup" for the first remote hasher that
-// hashes /dev/null right, or nothing.
-const probeScript = `if command -v b3sum >/dev/null 2>&1 && [ "$(b3sum --no-names /dev/null 2>/dev/null </dev/null)" = ` + emptySum + ` ]; then echo b3sum; ` +
-	`elif command -v backup >/dev/null 2>&1 && [ "$(backup hash -- /dev/null 2>/dev/null </dev/null | cut -c1-64)" = ` + emptySum + ` ]; then echo backup; fi`
+// probeScript prints "hash=b3sum" or "hash=backup" for the first remote
+// hasher that hashes /dev/null right, and "find=gnu" when find has -printf.
+const probeScript = `if command -v b3sum >/dev/null 2>&1 && [ "$(b3sum --no-names /dev/null 2>/dev/null </dev/null)" = ` + emptySum + ` ]; then echo hash=b3sum; ` +
+	`elif command -v backup >/dev/null 2>&1 && [ "$(backup hash -- /dev/null 2>/dev/null </dev/null | cut -c1-64)" = ` + emptySum + ` ]; then echo hash=backup; fi; ` +
+	`[ "$(find /dev/null -maxdepth 0 -printf gnu 2>/dev/null </dev/null)" = gnu ] && echo find=gnu; true`
 
 // remoteHashMin is the size from which a file is hashed on the host; a
 // smaller one is read through SFTP, which costs about as many round trips
@@ -26,16 +27,30 @@ var remoteHashMin int64 = 1 << 20
 // maxHashArgs bounds the bytes of quoted names on one command line.
 const maxHashArgs = 64 << 10
 
-// hashTool returns the remote hasher found by the probe, run once per
-// connection: "b3sum", "backup" or "" (none; files are then read through
-// SFTP).
-func (c *sshConn) hashTool() string {
-	c.toolOnce.Do(func() {
+// probe finds out, once per connection, which helpers the remote host
+// has (see probeScript). A failed probe means none.
+func (c *sshConn) probe() {
+	c.probeOnce.Do(func() {
 		out, err := c.output(probeScript)
-		if err == nil {
-			c.tool = strings.TrimSpace(string(out))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+			switch {
+			case k == "hash" && (v == "b3sum" || v == "backup"):
+				c.tool = v
+			case k == "find" && v == "gnu":
+				c.gnuFind = true
+			}
 		}
 	})
+}
+
+// hashTool returns the remote hasher: "b3sum", "backup" or "" (none; files
+// are then read through SFTP).
+func (c *sshConn) hashTool() string {
+	c.probe()
 	return c.tool
 }
 
