@@ -40,6 +40,8 @@ Host uh*
 Host mamane
 	HostName 10.0.0.2
 	StrictHostKeyChecking no
+Host jumpy
+	ProxyJump gate
 Host *
 	User fallback
 	IdentitiesOnly yes
@@ -78,8 +80,8 @@ Host *
 		hc.IdentityFiles[0] != home+"/.ssh/id_ed25519" || hc.KnownHosts[0] != home+"/.ssh/known_hosts" {
 		t.Errorf("mamane: %+v", hc)
 	}
-	if _, err := cs.resolve("uhane", ""); err != nil {
-		t.Fatal(err)
+	if _, err := cs.resolve("jumpy", ""); err == nil || !strings.Contains(err.Error(), "ProxyJump") {
+		t.Errorf("ProxyJump: %v", err)
 	}
 	if cs, err := loadSSHConfig(filepath.Join(dir, "missing")); err != nil || len(cs.files) != 0 {
 		t.Errorf("missing config: %v", err)

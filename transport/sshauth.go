@@ -96,7 +96,7 @@ func loadAuthKeys(hc *hostConfig) *authKeys {
 func readIdentity(file string) (ssh.Signer, ssh.PublicKey, string) {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, ""
+		return nil, readPublicKey(file + ".pub"), "" // the agent may hold it
 	}
 	if err != nil {
 		return nil, nil, err.Error()

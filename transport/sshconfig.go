@@ -140,6 +140,11 @@ func (cs *sshConfigs) resolve(alias, login string) (*hostConfig, error) {
 	if hc.User == "" {
 		hc.User = localUser()
 	}
+	for _, k := range []string{"ProxyJump", "ProxyCommand"} {
+		if v := cs.get(alias, k); v != "" && !strings.EqualFold(v, "none") {
+			return nil, fmt.Errorf("ssh config: host %s: %s is not supported; reach the host directly or through a VPN", alias, k)
+		}
+	}
 	if err := cs.resolveKeys(hc); err != nil {
 		return nil, err
 	}

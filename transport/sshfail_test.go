@@ -21,7 +21,14 @@ import (
 // starting with key (after the tab) replaced by "key value".
 func configWith(t *testing.T, s *sshtest.Server, key, value string) string {
 	t.Helper()
-	b, err := os.ReadFile(s.Config)
+	return rewrite(t, s.Config, key, value)
+}
+
+// rewrite writes a copy of ssh_config file cfg with every "key" line set to
+// value, and returns its path.
+func rewrite(t *testing.T, cfg, key, value string) string {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +38,14 @@ func configWith(t *testing.T, s *sshtest.Server, key, value string) string {
 			lines[i] = "\t" + key + " " + value
 		}
 	}
-	return s.WriteFile("ssh_config."+key, strings.Join(lines, "\n"))
+	out := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(out, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func dialErr(t *testing.T, d *transport.Dialer, host, dir string) error {
 	t.Helper()
