@@ -149,6 +149,15 @@ func (f *sftpFS) parent(op, name string) error {
 	return nil
 }
 
+// entry is parent for operations that create, replace or remove the entry
+// name itself, which the root cannot be.
+func (f *sftpFS) entry(op, name string) error {
+	if name == "." {
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return f.parent(op, name)
+}
+
 func (f *sftpFS) info(base string, fi os.FileInfo) FileInfo {
 	out := FileInfo{Name: base, Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
 	if st, ok := fi.Sys().(*sftp.FileStat); ok {
@@ -213,7 +222,7 @@ func (f *sftpFS) Readlink(name string) (string, error) {
 }
 
 func (f *sftpFS) Mkdir(name string, perm fs.FileMode) error {
-	if err := f.parent("mkdir", name); err != nil {
+	if err := f.entry("mkdir", name); err != nil {
 		return err
 	}
 	abs := f.abs(name)
@@ -243,7 +252,7 @@ func (f *sftpFS) existErr(abs string, err error) error {
 }
 
 func (f *sftpFS) Symlink(target, newname string) error {
-	if err := f.parent("symlink", newname); err != nil {
+	if err := f.entry("symlink", newname); err != nil {
 		return err
 	}
 	abs := f.abs(newname)
@@ -257,10 +266,10 @@ func (f *sftpFS) Symlink(target, newname string) error {
 // Rename uses posix-rename@openssh.com, which replaces newname atomically.
 // A server without it gets a plain RENAME, which fails when newname exists.
 func (f *sftpFS) Rename(oldname, newname string) error {
-	if err := f.parent("rename", oldname); err != nil {
+	if err := f.entry("rename", oldname); err != nil {
 		return err
 	}
-	if err := f.parent("rename", newname); err != nil {
+	if err := f.entry("rename", newname); err != nil {
 		return err
 	}
 	oa, na := f.abs(oldname), f.abs(newname)
@@ -283,7 +292,7 @@ func (f *sftpFS) Rename(oldname, newname string) error {
 
 // Remove tries REMOVE (unlink, never following a symlink), then RMDIR.
 func (f *sftpFS) Remove(name string) error {
-	if err := f.parent("remove", name); err != nil {
+	if err := f.entry("remove", name); err != nil {
 		return err
 	}
 	abs := f.abs(name)
@@ -311,10 +320,10 @@ func isFailureOrPerm(err error) bool {
 }
 
 func (f *sftpFS) Link(oldname, newname string) error {
-	if err := f.parent("link", oldname); err != nil {
+	if err := f.entry("link", oldname); err != nil {
 		return err
 	}
-	if err := f.parent("link", newname); err != nil {
+	if err := f.entry("link", newname); err != nil {
 		return err
 	}
 	if _, ok := f.c.sftp.HasExtension("hardlink@openssh.com"); !ok {

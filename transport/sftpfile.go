@@ -117,7 +117,7 @@ func (t *trackReader) Read(b []byte) (int, error) {
 // the file may have holes, so it must be removed, as the engine does with
 // its temporary files.
 func (f *sftpFS) Create(name string, perm fs.FileMode) (WriteFile, error) {
-	if err := f.parent("create", name); err != nil {
+	if err := f.entry("create", name); err != nil {
 		return nil, err
 	}
 	abs := f.abs(name)
@@ -128,6 +128,8 @@ func (f *sftpFS) Create(name string, perm fs.FileMode) (WriteFile, error) {
 	f.c.tmp.add(abs)
 	if err := file.Chmod(toSFTPMode(perm)); err != nil {
 		file.Close()
+		_ = f.c.sftp.Remove(abs)
+		f.c.tmp.remove(abs)
 		return nil, f.pathErr("create", name, err)
 	}
 	return &sftpWriter{f: file, fs: f, name: name}, nil

@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io/fs"
 	"strings"
 	"sync"
@@ -136,7 +137,11 @@ func (f *sftpFS) hashPrep(names []string) ([]int64, error) {
 		fi, err := f.Lstat(names[i])
 		switch {
 		case err != nil:
-			return &fs.PathError{Op: "hash", Path: names[i], Err: err.(*fs.PathError).Err}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return &fs.PathError{Op: "hash", Path: names[i], Err: err}
 		case fi.IsSymlink():
 			return &fs.PathError{Op: "hash", Path: names[i], Err: syscall.ELOOP}
 		case fi.IsDir():

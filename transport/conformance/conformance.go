@@ -351,6 +351,15 @@ func testRemove(t *testing.T, fsys transport.FS) {
 	if err != nil || len(entries) != 0 {
 		t.Errorf("root after removals: %v %v", entries, err)
 	}
+	if err := fsys.Remove("."); err == nil {
+		t.Errorf("Remove(.) removed the root")
+	}
+	if err := fsys.Rename(".", "x"); err == nil {
+		t.Errorf("Rename(., x) renamed the root")
+	}
+	if _, err := fsys.Lstat("."); err != nil {
+		t.Fatalf("root gone: %v", err)
+	}
 	must(t, transport.MkdirAll(fsys, "x/y/z", 0o755))
 	write(t, fsys, "x/y/z/f", "x")
 	must(t, transport.RemoveAll(fsys, "x"))
