@@ -17,19 +17,22 @@ import (
 // and the copy; then, for a complete run, the manifest and the markers.
 // Every refusal is a *Refusal returned before the first write. With
 // opt.DryRun it stops after the plan and writes nothing at all.
-func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report, error) {
+func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Report, err error) {
 	opt.defaults()
-	rep := &Report{Start: time.Now()}
+	rep = &Report{Start: time.Now()}
 	srcState, dstState, err := fenceBackupStates(opt, src, dst)
 	if err != nil {
 		return rep, err
 	}
-	if !opt.DryRun && !opt.lockHeld {
-		lock, warning, err := AcquireLock(dst, opt.Command, opt.LockStale)
-		if err != nil {
+	if opt.DryRun {
+		rep.Warnings = append(rep.Warnings, lockWarnings(dst, opt)...)
+	} else if !opt.lockHeld {
+		var lock *Lock
+		var warning string
+		if lock, warning, err = AcquireLock(dst, opt.Command, opt.LockStale); err != nil {
 			return rep, err
 		}
-		defer lock.Release()
+		defer func() { lock.release(err) }()
 		if warning != "" {
 			rep.Warnings = append(rep.Warnings, warning)
 		}
@@ -63,6 +66,19 @@ func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report
 		return rep, err
 	}
 	return rep, finishBackup(rep, src, dst, srcState.Marker, dstState.Marker, opt)
+}
+
+// lockWarnings says, for a dry run, that a real run would be refused now
+// because another run holds the lock on fsys.
+func lockWarnings(fsys transport.FS, opt RunOptions) []string {
+	holder, err := LiveHolder(fsys, opt.LockStale)
+	switch {
+	case err != nil:
+		return []string{fmt.Sprintf("reading the lock: %v", err)}
+	case holder != nil:
+		return []string{fmt.Sprintf("another run holds the lock on %s: %s; a real run would be refused now", fsys, holder)}
+	}
+	return nil
 }
 
 func fenceBackupStates(opt RunOptions, src, dst transport.FS) (CopyState, CopyState, error) {

@@ -31,8 +31,9 @@ func (l *LockInfo) String() string {
 
 // Lock is a held run lock.
 type Lock struct {
-	fsys transport.FS
-	Info LockInfo
+	fsys     transport.FS
+	Info     LockInfo
+	rootTime time.Time // the root's mtime before the lock was made
 }
 
 // ReadLock returns the holder of the lock on fsys, or nil when none.
@@ -66,6 +67,9 @@ func AcquireLock(fsys transport.FS, command string, staleAfter time.Duration) (*
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(l.Info); err != nil {
 		return nil, "", err
+	}
+	if fi, err := fsys.Lstat("."); err == nil {
+		l.rootTime = fi.ModTime
 	}
 	warning := ""
 	for attempt := 0; attempt < 2; attempt++ {
@@ -129,4 +133,41 @@ func (l *Lock) Release() error {
 		return nil
 	}
 	return l.fsys.Remove(LockFile)
+}
+
+// release releases the lock of a run that ended with err, and keeps the
+// lock from leaving a trace on the root's mtime: a run refused after it
+// took the lock wrote nothing else, so the root gets back the mtime it had
+// before; any other run keeps the mtime it left (restoreRootTime's).
+func (l *Lock) release(err error) {
+	if l == nil {
+		return
+	}
+	keep := l.rootTime
+	if !errors.Is(err, ErrRefused) {
+		fi, lerr := l.fsys.Lstat(".")
+		if lerr != nil {
+			_ = l.Release()
+			return
+		}
+		keep = fi.ModTime
+	}
+	if l.Release() == nil && !keep.IsZero() {
+		_ = l.fsys.Chtimes(".", keep)
+	}
+}
+
+// LiveHolder returns the holder of the lock on fsys when it is held and not
+// stale (see AcquireLock), nil otherwise. It writes nothing: dry runs and
+// check use it to say that a real run would be refused.
+func LiveHolder(fsys transport.FS, staleAfter time.Duration) (*LockInfo, error) {
+	holder, err := ReadLock(fsys)
+	if err != nil || holder == nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	if holder.stale(host, staleAfter) {
+		return nil, nil
+	}
+	return holder, nil
 }

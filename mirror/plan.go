@@ -122,13 +122,16 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		for _, t := range dt.Temps {
 			p.Actions = append(p.Actions, Action{Op: OpCleanup, Path: t})
 		}
-		if st.Root == nil {
-			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("DIR missing on source %s: %w", src, fs.ErrNotExist)})
-			continue
-		}
 		if dt.Root != nil {
 			p.dst = append(p.dst, *dt.Root)
 			p.dst = append(p.dst, dt.Entries...)
+		}
+		if st.Root == nil {
+			// Nothing is planned here, but the mirror's files still count:
+			// a source without its DIRs is an empty source.
+			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("DIR missing on source %s: %w", src, fs.ErrNotExist)})
+			p.Totals.DestFiles += countFiles(dt)
+			continue
 		}
 		p.merge(st, dt)
 	}
@@ -197,6 +200,20 @@ func (p *Plan) merge(st, dt *Tree) {
 			i, j = i+1, j+1
 		}
 	}
+}
+
+// countFiles returns the files and links of a listing.
+func countFiles(t *Tree) int {
+	n := 0
+	for _, e := range t.Entries {
+		if !e.IsDir() {
+			n++
+		}
+	}
+	if t.Root != nil && !t.Root.IsDir() {
+		n++
+	}
+	return n
 }
 
 func (p *Plan) add(a Action) { p.Actions = append(p.Actions, a) }

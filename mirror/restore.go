@@ -12,19 +12,22 @@ import (
 // there goes to the source's trash. An empty source without a marker (a new
 // disk replacing a lost one) is filled and then stamped as the pair's
 // source. The lock is the target's lock, on the mirror.
-func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (*Report, error) {
+func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (rep *Report, err error) {
 	opt.defaults()
-	rep := &Report{Start: time.Now()}
+	rep = &Report{Start: time.Now()}
 	mState, sState, err := fenceRestoreStates(opt, mirror, source)
 	if err != nil {
 		return rep, err
 	}
-	if !opt.DryRun {
-		lock, warning, err := AcquireLock(mirror, opt.Command, opt.LockStale)
-		if err != nil {
+	if opt.DryRun {
+		rep.Warnings = append(rep.Warnings, lockWarnings(mirror, opt)...)
+	} else {
+		var lock *Lock
+		var warning string
+		if lock, warning, err = AcquireLock(mirror, opt.Command, opt.LockStale); err != nil {
 			return rep, err
 		}
-		defer lock.Release()
+		defer func() { lock.release(err) }()
 		if warning != "" {
 			rep.Warnings = append(rep.Warnings, warning)
 		}

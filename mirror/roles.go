@@ -118,15 +118,19 @@ func Promote(target string, src, dst transport.FS, force, dryRun bool) (*Marker,
 // demoted copy gets a manifest of what it holds. The table is the caller's
 // to flip once Swap returns without error. Writes on the source must be
 // stopped before: what lands after the final run is not carried over.
-func Swap(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report, *Marker, *Marker, error) {
+func Swap(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Report, demoted, promoted *Marker, err error) {
 	opt.defaults()
+	if opt.DryRun {
+		rep, err = Backup(ctx, src, dst, opt)
+		return rep, nil, nil, err
+	}
 	lock, _, err := AcquireLock(dst, "swap", opt.LockStale)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer lock.Release()
+	defer func() { lock.release(err) }()
 	opt.lockHeld = true
-	rep, err := Backup(ctx, src, dst, opt)
+	rep, err = Backup(ctx, src, dst, opt)
 	if err != nil || opt.DryRun {
 		return rep, nil, nil, err
 	}
@@ -139,15 +143,15 @@ func Swap(ctx context.Context, src, dst transport.FS, opt RunOptions) (*Report, 
 		return rep, nil, nil, err
 	}
 	epoch := max(sm.Epoch, dm.Epoch) + 1
-	demoted := *sm
+	demoted = new(*sm)
 	demoted.Role, demoted.Epoch = RoleMirror, epoch
 	demoted.Synced = &Synced{Source: dm.Copy, Epoch: epoch, Time: time.Now().UTC().Truncate(time.Second), Files: dm.Synced.Files, Bytes: dm.Synced.Bytes}
-	promoted := *dm
+	promoted = new(*dm)
 	promoted.Role, promoted.Epoch, promoted.Synced = RoleSource, epoch, nil
-	if err := swapMarkers(src, dst, &demoted, &promoted, opt.Dirs); err != nil {
+	if err := swapMarkers(src, dst, demoted, promoted, opt.Dirs); err != nil {
 		return rep, nil, nil, err
 	}
-	return rep, &demoted, &promoted, nil
+	return rep, demoted, promoted, nil
 }
 
 // swapMarkers writes the flipped markers: the demotion first, so that a

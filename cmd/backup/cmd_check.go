@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfence/mirrorfence/mirror"
+	"github.com/mirrorfence/mirrorfence/table"
 	"github.com/mirrorfence/mirrorfence/transport"
 )
 
@@ -44,7 +45,7 @@ func checkCommand() *cli.Command {
 				if oerr != nil {
 					return oerr
 				}
-				refused = e.reportFence(t.Name, src, dst)
+				refused = e.reportFence(t, src, dst)
 				rep, err = mirror.Check(e.ctx(), src, dst, t.Dirs, c.Int("workers"))
 			}
 			if err != nil {
@@ -59,19 +60,22 @@ func checkCommand() *cli.Command {
 }
 
 // reportFence says, without enforcing it, whether a backup would be
-// refused now: check is read-only and compares in any case.
-func (e *env) reportFence(target string, src, dst transport.FS) (refused bool) {
-	s, serr := mirror.ReadCopyState(src)
-	d, derr := mirror.ReadCopyState(dst)
-	if err := errors.Join(serr, derr); err != nil {
-		e.warnf("reading the markers: %v", err)
+// refused now, by its dry run: the fences on the markers and on the plan,
+// and the lock. check is read-only and compares in any case.
+func (e *env) reportFence(t *table.Target, src, dst transport.FS) (refused bool) {
+	rep, err := mirror.Backup(e.ctx(), src, dst, mirror.RunOptions{Target: t.Name, Dirs: t.Dirs, DryRun: true, Owners: isRoot()})
+	if err != nil {
+		if errors.Is(err, mirror.ErrRefused) {
+			e.warnf("a backup would be %v", err)
+		} else {
+			e.warnf("a backup would fail: %v", err)
+		}
 		return true
 	}
-	if _, err := mirror.FenceBackup(target, s, d, false); err != nil {
-		e.warnf("a backup would be %v", err)
-		return true
+	for _, w := range rep.Warnings {
+		e.warnf("%s", w)
 	}
-	return false
+	return len(rep.Warnings) > 0
 }
 
 func (e *env) printCheck(rep *mirror.CheckReport) error {

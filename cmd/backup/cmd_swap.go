@@ -39,10 +39,11 @@ func swapCommand() *cli.Command {
 			if err != nil || opt.DryRun {
 				return e.report(rep, err, opt.DryRun)
 			}
+			oldSource, oldMirror := t.Source, t.Mirror // flipTable exchanges them
 			if err := e.flipTable(tab, t, true); err != nil {
 				return err
 			}
-			e.printf("%s: %s\n%s: %s\n", t.Source, demoted, t.Mirror, promoted)
+			e.printf("%s: %s\n%s: %s\n", oldSource, demoted, oldMirror, promoted)
 			return e.report(rep, nil, false)
 		},
 	}
