@@ -59,7 +59,7 @@ func FenceBackup(target string, src, dst CopyState, discardStale bool) (Verdict,
 			"the table names %s as SOURCE, but its marker says it is the mirror, and %s (MIRROR in the table) says it is the source (epoch %d): the table was swapped by hand or points the wrong way", src.Name, dst.Name, d.Epoch)
 	case s.Role == RoleMirror:
 		return Verdict{}, refuse("no-source",
-			fmt.Sprintf("decide which copy holds the good data, then 'backup promote %s --force' on it (an interrupted swap leaves this state)", target),
+			fmt.Sprintf("an interrupted swap leaves this state, after its final sync: 'backup promote %s --write-table' finishes it (the MIRROR becomes the source); to keep the old roles, put the copy that is to be the source in the MIRROR position first", target),
 			"neither %s nor %s is marked as source", src.Name, dst.Name)
 	case d.Role == RoleSource && s.Epoch == d.Epoch:
 		return Verdict{}, refuse("split-brain",

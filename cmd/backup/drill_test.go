@@ -209,3 +209,22 @@ func TestPlannedSwap(t *testing.T) {
 	w.mustRun(0, "backup", "elixir")
 	w.assertSame()
 }
+
+// TestCutSwapRecovered: a swap cut after it demoted the source and before
+// it promoted the mirror leaves two mirrors; backup refuses (no-source,
+// nothing written), and promote --write-table finishes the swap.
+func TestCutSwapRecovered(t *testing.T) {
+	w := syncedWorld(t, false)
+	editMarker(t, w.src, func(m *mirror.Marker) { m.Role, m.Epoch = mirror.RoleMirror, 2 })
+	before := snapshot(t, w.dir)
+	r := w.mustRun(3, "backup", "elixir")
+	assertWords(t, r.stderr, []string{"neither", "is marked as source", "promote elixir"})
+	assertUnchanged(t, w.dir, before)
+
+	w.mustRun(0, "promote", "elixir", "--write-table")
+	assertMarker(t, w.dst, mirror.RoleSource, 3)
+	writeFile(t, filepath.Join(w.dst, "detrend/after.txt"), "on the new source")
+	w.mustRun(0, "backup", "elixir")
+	w.assertSame()
+	assertMarker(t, w.src, mirror.RoleMirror, 3)
+}

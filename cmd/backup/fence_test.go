@@ -75,7 +75,7 @@ var fenceCases = []fenceCase{
 	}, words: []string{"split brain", "both", "claim to be the source at epoch 1", "merge by hand", "init elixir --adopt"}, checkCode: 1},
 	{name: "both-mirrors", setup: func(t *testing.T, w *world) {
 		editMarker(t, w.src, func(m *mirror.Marker) { m.Role = mirror.RoleMirror })
-	}, words: []string{"neither", "is marked as source", "promote elixir --force"}, checkCode: 1},
+	}, words: []string{"neither", "is marked as source", "interrupted swap", "promote elixir --write-table"}, checkCode: 1},
 	{name: "mirror-epoch-ahead", setup: func(t *testing.T, w *world) {
 		editMarker(t, w.dst, func(m *mirror.Marker) { m.Epoch = 7 })
 	}, words: []string{"has epoch 7, ahead of SOURCE", "epoch 1", "backup check elixir", "backup status elixir"}, checkCode: 1},
