@@ -25,9 +25,10 @@ import (
 //
 // Times: SFTP version 3 carries whole seconds only, so ModTime has no
 // sub-second part and Chtimes truncates to the second (TimePrecision
-// reports time.Second). Chtimes leaves a symlink's own time unchanged and
-// returns nil (the server's SETSTAT would follow it); Lchown on a symlink
-// returns ErrNotSupported for the same reason.
+// reports time.Second). SFTP's SETSTAT follows symlinks, so Chtimes and
+// Lchown of a symlink run "touch -h" and "chown -h" over SSH instead (a
+// session per call); without touch -h on the host a symlink's time is left
+// alone (nil), without chown -h Lchown fails with ErrNotSupported.
 //
 // ReadDir and every other method may be called from many goroutines at
 // once; their requests are pipelined on the one SFTP session.

@@ -229,25 +229,31 @@ func (f *sftpFS) unfollowed(op, name string) (string, bool, error) {
 }
 
 // Chtimes sets access and modification time of name to mtime, truncated
-// to the second. For a symlink it does nothing and returns nil: SFTP's
-// SETSTAT would follow it.
+// to the second (SFTP v3). SFTP's SETSTAT would follow a symlink, so a
+// symlink's own time is set with "touch -h" over SSH (one session per
+// call, nanoseconds kept) when the host has it, and left alone otherwise
+// (nil is returned then, as the contract allows).
 func (f *sftpFS) Chtimes(name string, mtime time.Time) error {
 	abs, link, err := f.unfollowed("chtimes", name)
-	if err != nil || link {
+	switch {
+	case err != nil:
 		return err
+	case link:
+		return f.symlinkTimes(name, mtime)
 	}
 	return f.pathErr("chtimes", name, f.c.sftp.Chtimes(abs, mtime, mtime))
 }
 
-// Lchown sets the owner of name. For a symlink it returns an error
-// wrapping ErrNotSupported: SFTP's SETSTAT would follow it.
+// Lchown sets the owner of name. SFTP's SETSTAT would follow a symlink, so
+// a symlink's owner is set with "chown -h" over SSH (one session per
+// call); a host that cannot gives an error wrapping ErrNotSupported.
 func (f *sftpFS) Lchown(name string, uid, gid int) error {
 	abs, link, err := f.unfollowed("lchown", name)
 	if err != nil {
 		return err
 	}
 	if link {
-		return &fs.PathError{Op: "lchown", Path: name, Err: ErrNotSupported}
+		return f.symlinkOwner(name, uid, gid)
 	}
 	return f.pathErr("lchown", name, f.c.sftp.Chown(abs, uid, gid))
 }

@@ -39,6 +39,7 @@ type sshConn struct {
 	probeOnce sync.Once
 	tool      string // remote hasher: "b3sum", "backup" or ""
 	gnuFind   bool   // find has -printf (for ListTree)
+	touchH    bool   // touch -h -d @s.ns sets a symlink's own time
 }
 
 // Preferred ciphers: AES-GCM is fast in Go with AES-NI.

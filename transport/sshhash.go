@@ -15,10 +15,12 @@ import (
 const emptySum = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
 
 // probeScript prints "hash=b3sum" or "hash=backup" for the first remote
-// hasher that hashes /dev/null right, and "find=gnu" when find has -printf.
+// hasher that hashes /dev/null right, "find=gnu" when find has -printf,
+// and "touch=h" when touch can set a symlink's own time (-h, -d @seconds).
 const probeScript = `if command -v b3sum >/dev/null 2>&1 && [ "$(b3sum --no-names /dev/null 2>/dev/null </dev/null)" = ` + emptySum + ` ]; then echo hash=b3sum; ` +
 	`elif command -v backup >/dev/null 2>&1 && [ "$(backup hash -- /dev/null 2>/dev/null </dev/null | cut -c1-64)" = ` + emptySum + ` ]; then echo hash=backup; fi; ` +
-	`[ "$(find /dev/null -maxdepth 0 -printf gnu 2>/dev/null </dev/null)" = gnu ] && echo find=gnu; true`
+	`[ "$(find /dev/null -maxdepth 0 -printf gnu 2>/dev/null </dev/null)" = gnu ] && echo find=gnu; ` +
+	`touch -h -c -d @1.5 -- /nonexistent/mirrorfence-probe 2>/dev/null </dev/null && echo touch=h; true`
 
 // remoteHashMin is the size from which a file is hashed on the host; a
 // smaller one is read through SFTP, which costs about as many round trips
@@ -43,6 +45,8 @@ func (c *sshConn) probe() {
 				c.tool = v
 			case k == "find" && v == "gnu":
 				c.gnuFind = true
+			case k == "touch" && v == "h":
+				c.touchH = true
 			}
 		}
 	})

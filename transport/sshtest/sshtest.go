@@ -47,7 +47,9 @@ type Options struct {
 	Hosts []string
 	// Env is set in every session (sshd SetEnv). sshd sets PATH, HOME,
 	// USER and the like itself after SetEnv, so those cannot be changed
-	// here; and the user's login shell still reads its start-up files.
+	// here. SHLVL is 1 unless set here: bash, the usual login shell, then
+	// skips ~/.bashrc (which it reads for commands run by sshd at level 1),
+	// so the real user's start-up files neither print nor slow sessions.
 	Env map[string]string
 }
 
@@ -90,13 +92,17 @@ func StartWith(t testing.TB, opt Options) *Server {
 	}
 	s := &Server{Dir: t.TempDir(), t: t, hosts: map[string]*Host{}}
 	s.User = currentUser(t)
+	env := map[string]string{"SHLVL": "1"}
+	for k, v := range opt.Env {
+		env[k] = v
+	}
 
 	s.writeUserKey(t)
 	for _, name := range opt.Hosts {
 		if _, dup := s.hosts[name]; dup {
 			t.Fatalf("sshtest: host %q given twice", name)
 		}
-		h := newHost(t, s, name, sshd, opt.Env)
+		h := newHost(t, s, name, sshd, env)
 		s.hosts[name] = h
 		s.order = append(s.order, name)
 	}
