@@ -292,3 +292,28 @@ func TestListTree(t *testing.T) {
 		t.Error("ListTree through a symlink")
 	}
 }
+
+func TestAcceptNewHashed(t *testing.T) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := ssh.NewPublicKey(&priv.PublicKey)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	hc := &hostConfig{KnownHosts: []string{kh}, Strict: "accept-new", HashKnownHosts: true}
+	k := newHostKeyChecker(hc, "10.1.1.1:2222")
+	if err := k.check("", nil, pub); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(kh)
+	if !strings.HasPrefix(string(b), "|1|") || strings.Contains(string(b), "10.1.1.1") {
+		t.Errorf("line not hashed: %q", b)
+	}
+	hc.Strict = "yes"
+	if err := k.check("", nil, pub); err != nil {
+		t.Errorf("hashed line not found again: %v", err)
+	}
+	if err := newHostKeyChecker(hc, "10.1.1.1:22").check("", nil, pub); err == nil {
+		t.Errorf("the key of [10.1.1.1]:2222 was accepted for port 22")
+	}
+}
