@@ -2,14 +2,16 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfence/mirrorfence/transport"
 )
 
-// hashCommand prints BLAKE3 sums as b3sum does ("<hex>  <name>"). The SSH
-// transport runs it on a remote host to hash files next to the data.
+// hashCommand prints BLAKE3 sums exactly as b3sum does ("<hex>  <name>",
+// in argument order). The SSH transport runs it on a remote host to hash
+// files next to the data when b3sum is not installed there.
 func hashCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "hash",
@@ -33,9 +35,20 @@ func hashCommand() *cli.Command {
 					e.warnf("%s: %v", name, err)
 					continue
 				}
-				e.printf("%s  %s\n", sum, name)
+				e.printf("%s\n", sumLine(sum, name))
 			}
 			return failed
 		},
 	}
+}
+
+// sumLine formats one line as b3sum does: a name holding a backslash, a
+// newline or a carriage return is escaped, and the line then starts with
+// a backslash.
+func sumLine(sum transport.Sum, name string) string {
+	if !strings.ContainsAny(name, "\\\n\r") {
+		return sum.String() + "  " + name
+	}
+	esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(name)
+	return `\` + sum.String() + "  " + esc
 }
