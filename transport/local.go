@@ -148,7 +148,7 @@ func (l *Local) Symlink(target, newname string) error {
 	if err := check("symlink", newname); err != nil {
 		return err
 	}
-	return l.root.Symlink(target, newname)
+	return linkErr("symlink", newname, l.root.Symlink(target, newname))
 }
 
 func (l *Local) Rename(oldname, newname string) error {
@@ -158,7 +158,7 @@ func (l *Local) Rename(oldname, newname string) error {
 	if err := check("rename", newname); err != nil {
 		return err
 	}
-	return l.root.Rename(oldname, newname)
+	return linkErr("rename", oldname, l.root.Rename(oldname, newname))
 }
 
 func (l *Local) Link(oldname, newname string) error {
@@ -168,7 +168,17 @@ func (l *Local) Link(oldname, newname string) error {
 	if err := check("link", newname); err != nil {
 		return err
 	}
-	return l.root.Link(oldname, newname)
+	return linkErr("link", newname, l.root.Link(oldname, newname))
+}
+
+// linkErr turns the *os.LinkError of a two-name operation into the
+// *fs.PathError the FS contract promises, naming the given name.
+func linkErr(op, name string, err error) error {
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return &fs.PathError{Op: op, Path: name, Err: le.Err}
+	}
+	return err
 }
 
 func (l *Local) Remove(name string) error {
