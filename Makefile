@@ -27,7 +27,7 @@ demo: build
 
 # Speed and memory side by side with rsync (not a test; passes or fails nothing).
 bench: build
-	$(GO) run ./bench -backup $(BIN)
+	$(GO) run ./bench -backup $(BIN) $(BENCHFLAGS)
 
 fuzz:
 	$(GO) test ./table -run '^$$' -fuzz FuzzParse -fuzztime 60s
