@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mirrorfence/mirrorfence/transport"
@@ -19,13 +18,6 @@ type ApplyOptions struct {
 	Workers  int       // concurrent file transfers; 0 means 8
 	Retries  int       // copies of a file that changed while it was copied; 0 means 3
 	Progress *Progress // counters a caller may watch; may be nil
-}
-
-// Progress counts what a run has done so far; a caller may read it from
-// another goroutine while the run goes on.
-type Progress struct {
-	Files atomic.Int64 // files transferred
-	Bytes atomic.Int64 // bytes transferred
 }
 
 // Result is what a run did.

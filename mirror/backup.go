@@ -12,9 +12,12 @@ import (
 
 // Backup makes dst (the table's MIRROR) a copy of src (the table's SOURCE)
 // within opt.Dirs. In order: the fences on both markers; the lock on the
-// mirror (fences checked again under it); the plan; the fences on the plan
-// (empty source, mirror changed outside the tool, max-delete); the hooks
-// and the copy; then, for a complete run, the manifest and the markers.
+// mirror (fences checked again under it); the Before hook (opt.Hooks),
+// which starts the freeze window; the plan; the fences on the plan (empty
+// source, mirror changed outside the tool, max-delete); the copy, then the
+// After hook (also when the run stops or fails after Before succeeded);
+// then, for a complete run, the manifest and the markers. A failing Before
+// stops the run before anything is planned or written.
 // Every refusal is a *Refusal returned before the first write. With
 // opt.DryRun it stops after the plan and writes nothing at all.
 func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Report, err error) {
@@ -41,8 +44,16 @@ func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Re
 			return rep, err
 		}
 	}
+	if !opt.DryRun {
+		// The freeze: the plan and the copy see the data as the before
+		// hook left it (flushed, marked), and the window starts now.
+		if err := rep.freeze(ctx, opt); err != nil {
+			return rep, err
+		}
+		defer rep.thaw(ctx, opt)
+	}
 	rep.Verdict, _ = FenceBackup(opt.Target, srcState, dstState, opt.DiscardStale)
-	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers})
+	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers, Progress: opt.Progress})
 	if err != nil {
 		return rep, err
 	}

@@ -33,7 +33,12 @@ func sortDifferences(ds []Difference) {
 // is not reported. It is the plan of a --checksum run with deletions,
 // read as a list of differences.
 func Check(ctx context.Context, src, dst transport.FS, dirs []string, workers int) (*CheckReport, error) {
-	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers})
+	return CheckProgress(ctx, src, dst, dirs, workers, nil)
+}
+
+// CheckProgress is Check counting the files it hashes in prog (may be nil).
+func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, workers int, prog *Progress) (*CheckReport, error) {
+	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,11 @@ func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error 
 			idx = append(idx, i)
 		}
 	}
+	var total int64
+	for _, i := range idx {
+		total += p.Actions[i].Src.Size
+	}
+	p.Options.Progress.startHash(len(idx), total)
 	srcSums := make([]transport.Sum, len(idx))
 	dstSums := make([]transport.Sum, len(idx))
 	var mu sync.Mutex
@@ -26,6 +31,7 @@ func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error 
 		var serr, derr error
 		srcSums[k], serr = transport.HashFile(src, a.Path)
 		dstSums[k], derr = transport.HashFile(dst, a.Path)
+		p.Options.Progress.hashed(a.Src.Size)
 		mu.Lock()
 		defer mu.Unlock()
 		if serr != nil {

@@ -64,6 +64,8 @@ type Options struct {
 	Delete   bool     // plan the deletions that keep the destination exact
 	Owners   bool     // compare and set owners (when running as root)
 	Workers  int      // concurrent hashes; 0 means 8
+	// Progress, when set, counts the files hashed to compare content.
+	Progress *Progress
 }
 
 // Plan is the ordered list of actions that makes the destination a copy of

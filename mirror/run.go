@@ -12,9 +12,11 @@ import (
 
 // Hooks freeze and thaw the application around the copy phase.
 type Hooks interface {
-	// Before runs before anything is copied; an error stops the run.
+	// Before runs before anything is planned or copied; an error stops
+	// the run, and After is not run.
 	Before(ctx context.Context) error
-	// After runs once the copy phase ended, whether it failed or not.
+	// After runs once the copy phase ended, whether it failed or not, or
+	// when the run stops after Before succeeded (a refusal of the plan).
 	After(ctx context.Context) error
 }
 
@@ -33,8 +35,8 @@ type RunOptions struct {
 	LockStale              time.Duration // a foreign host's lock older than this is stale; 0 means 24h
 	Workers                int
 	Owners                 bool
-	Hooks                  Hooks         // may be nil
-	Window                 time.Duration // the freeze window the copy must fit in; 0 means none
+	Hooks                  Hooks         // may be nil; Backup runs Before once it holds the lock, before planning
+	Window                 time.Duration // the freeze window the copy must fit in, from the end of Before; 0 means none
 	Progress               *Progress
 	Command                string // recorded in the lock
 
@@ -79,7 +81,10 @@ type Report struct {
 	MirrorChanges []string // paths changed outside the tool since the last run
 	Warnings      []string // lock takeover, freeze window, repairs, changed files
 	Start, End    time.Time
-	CopyTime      time.Duration
+	CopyTime      time.Duration // from the end of the Before hook to the end of the copy
+
+	frozen time.Time // when the freeze began (the Before hook returned)
+	hooked bool      // Before ran and After has not yet
 }
 
 // Err returns the read and transfer errors of the run, joined.
@@ -133,29 +138,55 @@ func ReadCopyState(fsys transport.FS) (CopyState, error) {
 	return st, nil
 }
 
-// runApply runs the copy phase of a run between the hooks, times it
-// against the freeze window, and records the result in rep.
+// runApply runs the copy phase of a run inside the freeze (see freeze; a
+// run that has not frozen yet freezes here), times it against the freeze
+// window, thaws, and records the result in rep.
 func runApply(ctx context.Context, rep *Report, src, dst transport.FS, trash *Trash, opt RunOptions) error {
-	if opt.Hooks != nil {
-		if err := opt.Hooks.Before(ctx); err != nil {
-			return err
-		}
+	if err := rep.freeze(ctx, opt); err != nil {
+		return err
 	}
-	began := time.Now()
+	opt.Progress.startCopy(rep.Plan.Totals)
 	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress})
-	rep.CopyTime = time.Since(began)
+	rep.CopyTime = time.Since(rep.frozen)
 	rep.Result = res
-	if opt.Hooks != nil {
-		// After runs even when the copy failed: the application must thaw.
-		if herr := opt.Hooks.After(context.WithoutCancel(ctx)); herr != nil {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("after hook: %v", herr))
-		}
-	}
+	rep.thaw(ctx, opt)
 	if opt.Window > 0 && rep.CopyTime > opt.Window {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("copy outlasted the freeze window (took %s, window %s)",
 			rep.CopyTime.Round(time.Millisecond), opt.Window))
 	}
 	return err
+}
+
+// freeze runs the Before hook, once per run, and starts the clock of the
+// freeze window when it returns: the copy phase (planning included when
+// the run froze before planning, as Backup does) is timed from the end of
+// Before. An error of Before is returned and the run must stop: nothing
+// has been copied, and After will not run. Without hooks it only starts
+// the clock.
+func (rep *Report) freeze(ctx context.Context, opt RunOptions) error {
+	if !rep.frozen.IsZero() {
+		return nil
+	}
+	if opt.Hooks != nil {
+		if err := opt.Hooks.Before(ctx); err != nil {
+			return err
+		}
+		rep.hooked = true
+	}
+	rep.frozen = time.Now()
+	return nil
+}
+
+// thaw runs the After hook once, if Before ran, even when ctx has ended:
+// the application must thaw whatever happened. Its error is a warning.
+func (rep *Report) thaw(ctx context.Context, opt RunOptions) {
+	if !rep.hooked {
+		return
+	}
+	rep.hooked = false
+	if err := opt.Hooks.After(context.WithoutCancel(ctx)); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("after hook: %v", err))
+	}
 }
 
 // sumsFor returns the content hash known for a mirror entry: learnt in this

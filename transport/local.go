@@ -228,12 +228,22 @@ func (l *Local) Chtimes(name string, mtime time.Time) error {
 	return nil
 }
 
-// Run runs command with sh -c in the root directory.
+// Run runs command with sh -c in the root directory, standard input
+// /dev/null, in a process group of its own: when ctx ends first, the whole
+// group gets SIGTERM (children the command started included), then SIGKILL
+// if it has not ended two seconds later.
 func (l *Local) Run(ctx context.Context, command string, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Dir = l.dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		err := syscall.Kill(-pgid, syscall.SIGTERM)
+		time.AfterFunc(2*time.Second, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return err
+	}
+	cmd.WaitDelay = 3 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return ctx.Err()
