@@ -90,10 +90,34 @@ func (h *ShellHooks) run(ctx context.Context, name, command string) error {
 	case errors.Is(hctx.Err(), context.DeadlineExceeded):
 		err = fmt.Errorf("%s hook on %s timed out after %s and was killed", name, h.Where, timeout)
 	default:
-		err = fmt.Errorf("%s hook on %s failed: %w", name, h.Where, err)
+		err = fmt.Errorf("%s hook on %s failed: %w", name, h.Where, exitStatus(err))
 	}
 	if t := tail.String(); t != "" {
 		err = fmt.Errorf("%w; its last output:\n%s", err, t)
+	}
+	return err
+}
+
+// exitError is an exit status the same way for every Runner.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return fmt.Sprintf("exited with status %d", e.code) }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitStatus turns the exit status of a command (*exec.ExitError locally,
+// *ssh.ExitError over SSH) into an *exitError; other errors stay as they
+// are.
+func exitStatus(err error) error {
+	var code interface{ ExitCode() int }
+	var status interface{ ExitStatus() int }
+	switch {
+	case errors.As(err, &code) && code.ExitCode() >= 0:
+		return &exitError{code: code.ExitCode(), err: err}
+	case errors.As(err, &status):
+		return &exitError{code: status.ExitStatus(), err: err}
 	}
 	return err
 }

@@ -35,7 +35,7 @@ func TestShellHooks(t *testing.T) {
 			wantLogged: []string{"before:stdout:frozen", "after:stderr:thawed"}},
 		{name: "failure names the hook and quotes the output",
 			before: "echo one; echo two >&2; exit 3", after: "true",
-			wantBefore: []string{"before hook on ", "failed", "exit status 3", "its last output:", "    one", "    two"},
+			wantBefore: []string{"before hook on ", "failed", "failed: exited with status 3", "its last output:", "    one", "    two"},
 			wantLogged: []string{"before:stdout:one", "before:stderr:two"}},
 		{name: "only the last lines are quoted",
 			before:     "for i in 1 2 3 4 5 6 7; do echo line$i; done; false",

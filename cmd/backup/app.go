@@ -16,10 +16,12 @@ import (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, normalizeArgs(app, args))
+	code := exitCode(err)
 	if err != nil {
-		fmt.Fprintf(stderr, "backup: %v\n", err)
+		format, _ := app.Metadata["log-format"].(string)
+		logFinal(stderr, format, err, code)
 	}
-	return exitCode(err)
+	return code
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -32,6 +34,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: true,
 		Flags:           globalFlags(),
 		Commands:        commands(),
+		Metadata:        map[string]any{},
+		Before:          checkGlobalFlags,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run maps errors to exit codes
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usagef(err.Error())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mirrorfence/mirrorfence/mirror"
 	"github.com/mirrorfence/mirrorfence/table"
+	"github.com/mirrorfence/mirrorfence/transport"
 )
 
 // runFlags are the flags of every command that copies.
@@ -22,42 +23,35 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "max-delete", Usage: "refuse a run that would delete more than `N` files or N% of them", Value: "50%"},
 		&cli.BoolFlag{Name: "no-trash", Usage: "delete for real instead of moving into .backup-trash"},
 		&cli.IntFlag{Name: "workers", Usage: "concurrent transfers", Value: 8},
+		&cli.StringFlag{Name: "metrics-file", Usage: "write the run's metrics to `FILE` (Prometheus textfile-collector format), atomically"},
 	}
 }
 
 func backupCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "backup",
-		Usage:     "copy data from the source to the mirror, deletions included",
-		ArgsUsage: "target...",
+		Usage:     "copy data from the source to the mirror, deletions included ('all': every target, one after another)",
+		ArgsUsage: "target...|all",
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "discard-stale", Usage: "demote a stale former source standing as MIRROR (its replaced files go to the trash)"},
 			&cli.BoolFlag{Name: "overwrite-mirror-changes", Usage: "send files changed on the mirror outside the tool to the trash and go on"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
-				return usagef("backup: which target? ('backup targets' lists them)")
+				return usagef("backup: which target? ('backup targets' lists them; 'all' runs every one)")
 			}
-			var errs []error
-			for _, name := range c.Args().Slice() {
-				if err := backupOne(newEnv(c), name); err != nil {
-					if c.Args().Len() > 1 {
-						err = fmt.Errorf("%s: %w", name, err)
-					}
-					errs = append(errs, err)
-				}
+			names, err := expandTargets(newEnv(c), c.Args().Slice())
+			if err != nil {
+				return err
 			}
-			return worst(errs)
+			return eachTarget(c, "backup", names, backupOne)
 		},
 	}
 }
 
-func backupOne(e *env, name string) error {
-	defer e.close()
-	_, t, err := e.target(name)
-	if err != nil {
-		return err
-	}
+// backupOne runs one target's backup: the settings' hooks on the source,
+// the run, its record on the mirror.
+func backupOne(e *env, t *table.Target) error {
 	opt, err := runOptions(e, t, "backup")
 	if err != nil {
 		return err
@@ -72,27 +66,10 @@ func backupOne(e *env, name string) error {
 	}
 	opt.DiscardStale = e.c.Bool("discard-stale")
 	opt.OverwriteMirrorChanges = e.c.Bool("overwrite-mirror-changes")
-	rep, err := mirror.Backup(e.ctx(), src, dst, opt)
+	rep, err := e.execute(t, &opt, src, true,
+		func() (*mirror.Report, error) { return mirror.Backup(e.ctx(), src, dst, opt) },
+		func(error) transport.FS { return dst })
 	return e.report(rep, err, opt.DryRun)
-}
-
-// runOptions builds a run's options from the target and the flags.
-func runOptions(e *env, t *table.Target, command string) (mirror.RunOptions, error) {
-	md, err := parseMaxDelete(e.c.String("max-delete"))
-	if err != nil {
-		return mirror.RunOptions{}, err
-	}
-	return mirror.RunOptions{
-		Target:    t.Name,
-		Dirs:      t.Dirs,
-		Checksum:  e.c.Bool("checksum"),
-		DryRun:    e.c.Bool("dry-run") || e.c.Bool("json"),
-		MaxDelete: md,
-		NoTrash:   e.c.Bool("no-trash"),
-		Workers:   e.c.Int("workers"),
-		Owners:    isRoot(),
-		Command:   command + " " + t.Name,
-	}, nil
 }
 
 // parseMaxDelete reads "N" (files) or "N%" (share of the mirror's files).

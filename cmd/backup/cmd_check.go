@@ -46,7 +46,10 @@ func checkCommand() *cli.Command {
 					return oerr
 				}
 				refused = e.reportFence(t, src, dst)
-				rep, err = mirror.Check(e.ctx(), src, dst, t.Dirs, c.Int("workers"))
+				prog := &mirror.Progress{}
+				stop := e.startProgress(prog)
+				rep, err = mirror.CheckProgress(e.ctx(), src, dst, t.Dirs, c.Int("workers"), prog)
+				stop()
 			}
 			if err != nil {
 				return err

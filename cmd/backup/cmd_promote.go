@@ -58,7 +58,12 @@ func (e *env) tryOpen(ep table.Endpoint, timeout time.Duration) transport.FS {
 	ctx, cancel := context.WithTimeout(e.ctx(), timeout)
 	defer cancel()
 	if e.dialer == nil {
-		e.dialer = newDialer(e.c)
+		d, err := e.newDialer()
+		if err != nil {
+			e.warnf("%v", err)
+			return nil
+		}
+		e.dialer = d
 	}
 	fsys, err := e.dialer.Dial(ctx, ep)
 	if err != nil {

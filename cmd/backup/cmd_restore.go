@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfence/mirrorfence/mirror"
+	"github.com/mirrorfence/mirrorfence/table"
+	"github.com/mirrorfence/mirrorfence/transport"
 )
 
 func restoreCommand() *cli.Command {
@@ -19,27 +21,29 @@ func restoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			e := newEnv(c)
-			defer e.close()
-			_, t, err := e.target(name)
-			if err != nil {
-				return err
-			}
-			opt, err := runOptions(e, t, "restore")
-			if err != nil {
-				return err
-			}
-			opt.Delete = c.Bool("delete")
-			mir, err := e.openCopy(t, t.Mirror, "MIRROR")
-			if err != nil {
-				return err
-			}
-			src, err := e.openCopy(t, t.Source, "SOURCE")
-			if err != nil {
-				return err
-			}
-			rep, err := mirror.Restore(e.ctx(), mir, src, opt)
-			return e.report(rep, err, opt.DryRun)
+			return eachTarget(c, "restore", []string{name}, restoreOne)
 		},
 	}
+}
+
+// restoreOne restores one target. The hooks do not run: they freeze the
+// application for a copy from the source, and a restore writes to it.
+func restoreOne(e *env, t *table.Target) error {
+	opt, err := runOptions(e, t, "restore")
+	if err != nil {
+		return err
+	}
+	opt.Delete = e.c.Bool("delete")
+	mir, err := e.openCopy(t, t.Mirror, "MIRROR")
+	if err != nil {
+		return err
+	}
+	src, err := e.openCopy(t, t.Source, "SOURCE")
+	if err != nil {
+		return err
+	}
+	rep, err := e.execute(t, &opt, src, false,
+		func() (*mirror.Report, error) { return mirror.Restore(e.ctx(), mir, src, opt) },
+		func(error) transport.FS { return mir })
+	return e.report(rep, err, opt.DryRun)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/mirrorfence/mirrorfence/table"
 	"github.com/mirrorfence/mirrorfence/transport"
 )
@@ -16,9 +14,34 @@ type dialer interface {
 	Close() error
 }
 
-func newDialer(c *cli.Context) dialer {
-	return &transport.Dialer{
-		SSHConfig:  c.String("ssh-config"),
-		KnownHosts: c.String("known-hosts"),
+// newDialer returns the dialer of a command: the [ssh] table of the
+// settings, overridden by --ssh-config and --known-hosts when given.
+func (e *env) newDialer() (dialer, error) {
+	s, err := e.loadSettings()
+	if err != nil {
+		return nil, err
 	}
+	d := &transport.Dialer{}
+	if p := s.SSH.Config; p != nil {
+		d.SSHConfig = *p
+	}
+	if p := s.SSH.KnownHosts; p != nil {
+		d.KnownHosts = *p
+	}
+	if p := s.SSH.ConnectTimeout; p != nil {
+		d.ConnectTimeout = *p
+	}
+	if p := s.SSH.KeepAlive; p != nil {
+		d.KeepAlive = *p
+		if *p == 0 {
+			d.KeepAlive = -1 // "0s": no keepalives
+		}
+	}
+	if e.c.IsSet("ssh-config") {
+		d.SSHConfig = e.c.String("ssh-config")
+	}
+	if e.c.IsSet("known-hosts") {
+		d.KnownHosts = e.c.String("known-hosts")
+	}
+	return d, nil
 }

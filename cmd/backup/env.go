@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -21,22 +22,46 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "table", Usage: "backup table `FILE` (default: $BACKUP_TAB, ./backup.tab, /etc/backup.tab)"},
 		&cli.StringFlag{Name: "ssh-config", Usage: "ssh_config `FILE` (default ~/.ssh/config)"},
 		&cli.StringFlag{Name: "known-hosts", Usage: "known_hosts `FILE` (default from ssh_config, else ~/.ssh/known_hosts)"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say what was done, also on success"},
+		&cli.StringFlag{Name: "config", Usage: "settings `FILE` (default: $BACKUP_CONFIG, ./backup.toml, /etc/backup.toml; none is fine)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say what was done, also on success (hook output included)"},
+		&cli.StringFlag{Name: "log-format", Usage: "`FORMAT` of warnings, errors and hook output on stderr: text or json", Value: logText},
+		&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"},
+		&cli.BoolFlag{Name: "no-progress", Usage: "show no progress, even on a terminal"},
 	}
+}
+
+// checkGlobalFlags validates the global flags before any command runs and
+// keeps the log format for the final error.
+func checkGlobalFlags(c *cli.Context) error {
+	format := c.String("log-format")
+	if format != logText && format != logJSON {
+		return usagef(fmt.Sprintf("--log-format %q: want text or json", format))
+	}
+	c.App.Metadata["log-format"] = format
+	if c.Bool("progress") && c.Bool("no-progress") {
+		return usagef("--progress and --no-progress exclude each other")
+	}
+	return nil
 }
 
 // env is what every command works with: the parsed command line, the
 // writers, and the connections it opened.
 type env struct {
-	c      *cli.Context
-	stdout io.Writer
-	stderr io.Writer
-	dialer dialer
-	opened []transport.FS
+	c        *cli.Context
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
+	dialer   dialer
+	opened   []transport.FS
+	tab      *table.Table
+	settings *table.Settings
+	run      *runState // the run of a target, once it started
 }
 
 func newEnv(c *cli.Context) *env {
-	return &env{c: c, stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	e := &env{c: c, stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	e.log = newLogger(e.stderr, c.String("log-format"), c.Bool("verbose"))
+	return e
 }
 
 func (e *env) ctx() context.Context { return e.c.Context }
@@ -51,13 +76,17 @@ func (e *env) close() {
 	}
 }
 
-// table loads the backup table from its lookup path.
+// table loads the backup table from its lookup path, once.
 func (e *env) table() (*table.Table, error) {
+	if e.tab != nil {
+		return e.tab, nil
+	}
 	path, err := table.Find(e.c.String("table"))
 	if err != nil {
 		return nil, err
 	}
-	return table.Load(path)
+	e.tab, err = table.Load(path)
+	return e.tab, err
 }
 
 // target loads the table and looks up the named target.
@@ -74,7 +103,11 @@ func (e *env) target(name string) (*table.Table, *table.Target, error) {
 // reported as such: the fences decide what that means.
 func (e *env) open(ep table.Endpoint) (transport.FS, error) {
 	if e.dialer == nil {
-		e.dialer = newDialer(e.c)
+		d, err := e.newDialer()
+		if err != nil {
+			return nil, err
+		}
+		e.dialer = d
 	}
 	fsys, err := e.dialer.Dial(e.ctx(), ep)
 	if err != nil {
@@ -88,8 +121,9 @@ func (e *env) verbose() bool { return e.c.Bool("verbose") }
 
 func (e *env) printf(format string, args ...any) { fmt.Fprintf(e.stdout, format, args...) }
 
+// warnf logs a warning (a line on stderr, or a JSON record).
 func (e *env) warnf(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "backup: warning: "+format+"\n", args...)
+	e.log.Warn(fmt.Sprintf(format, args...))
 }
 
 // isRoot reports whether owners can be kept.

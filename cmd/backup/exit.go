@@ -36,7 +36,7 @@ func usagef(msg string) error { return &usageError{msg: msg} }
 func exitCode(err error) int {
 	var ue *usageError
 	var pe *table.ParseError
-	var se *settingsError
+	var se *table.SettingsError
 	switch {
 	case err == nil:
 		return exitOK

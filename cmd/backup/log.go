@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Log formats (--log-format).
+const (
+	logText = "text" // "backup: elixir: warning: message key=value", for people and cron mail
+	logJSON = "json" // one JSON object per record (log/slog's JSONHandler), for log shippers
+)
+
+// newLogger returns the logger of a command: records at Warn and above,
+// Info too when verbose, written to w in format. Every warning, problem
+// and hook output line of a run is a record; what a command is asked to
+// print (plans, status, check results) goes to stdout instead.
+func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	if format == logJSON {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	}
+	return slog.New(&textHandler{w: w, mu: new(sync.Mutex), level: level})
+}
+
+// textHandler writes one line per record: "backup: ", the target (an
+// attribute "target") and ": ", "warning: " or "error: " by level, the
+// message, then the other attributes as key=value, quoted where needed.
+type textHandler struct {
+	w      io.Writer
+	mu     *sync.Mutex
+	level  slog.Level
+	target string
+	attrs  []slog.Attr
+}
+
+func (h *textHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("backup: ")
+	target := h.target
+	var attrs []slog.Attr
+	attrs = append(attrs, h.attrs...)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "target" {
+			target = a.Value.String()
+		} else {
+			attrs = append(attrs, a)
+		}
+		return true
+	})
+	if target != "" {
+		b.WriteString(target + ": ")
+	}
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("error: ")
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("warning: ")
+	}
+	b.WriteString(r.Message)
+	for _, a := range attrs {
+		fmt.Fprintf(&b, " %s=%s", a.Key, quoteValue(a.Value.Resolve().String()))
+	}
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func quoteValue(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func (h *textHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	h2 := *h
+	h2.attrs = append([]slog.Attr{}, h.attrs...)
+	for _, a := range attrs {
+		if a.Key == "target" {
+			h2.target = a.Value.String()
+			continue
+		}
+		h2.attrs = append(h2.attrs, a)
+	}
+	return &h2
+}
+
+// WithGroup is not used by the tool: groups are flattened.
+func (h *textHandler) WithGroup(string) slog.Handler { return h }
+
+// logFinal reports the error that ends the command, with its exit code,
+// in the format the command line asked for.
+func logFinal(w io.Writer, format string, err error, code int) {
+	if format == logJSON {
+		slog.New(slog.NewJSONHandler(w, nil)).Error(err.Error(), "exit", code)
+		return
+	}
+	fmt.Fprintf(w, "backup: %v\n", err)
+}
