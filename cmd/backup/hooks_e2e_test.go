@@ -184,3 +184,21 @@ func hooksDryRun(t *testing.T, mk hookEndpoints) {
 		t.Errorf("a dry run ran a hook: %v", err)
 	}
 }
+
+// TestSSHSettingsFromConfig: the [ssh] table of backup.toml is used when
+// no flag names an ssh_config or known_hosts.
+func TestSSHSettingsFromConfig(t *testing.T) {
+	sw := newSSHWorld(t, false, "detrend")
+	makeTree(t, sw.src)
+	cfg := writeConfig(t, sw.world, "[ssh]\nconfig = '"+sw.srv.Config+"'\nknown_hosts = '"+sw.srv.KnownHosts+"'\nconnect_timeout = \"10s\"\n")
+	sw.world.mustRun(0, append(cfg, "init", "elixir")...) // the plain world: no SSH flags
+	sw.world.mustRun(0, append(cfg, "backup", "elixir")...)
+	sw.assertSame()
+	r := sw.world.mustRun(0, append(cfg, "status", "elixir")...)
+	assertWords(t, r.stdout, []string{"source copy:  role source, epoch 1", "mirror copy:  role mirror, epoch 1", "last run:     backup elixir: ok"})
+	// Without the settings the hosts' keys are unknown: refused to connect.
+	r = sw.world.run("status", "elixir")
+	if !strings.Contains(r.stdout, "unreachable") {
+		t.Errorf("status without the [ssh] settings reached the hosts:\n%s", r.stdout)
+	}
+}

@@ -223,3 +223,16 @@ func openFS(t *testing.T, root string) transport.FS {
 	t.Cleanup(func() { fsys.Close() })
 	return fsys
 }
+
+// TestCheckProgress: check shows its hashing, files and bytes of the total.
+func TestCheckProgress(t *testing.T) {
+	w := newWorld(t, "detrend", "tests")
+	makeTree(t, w.src)
+	w.mustRun(0, "init", "elixir")
+	w.mustRun(0, "backup", "elixir")
+	r := w.mustRun(0, "check", "elixir", "--progress")
+	assertWords(t, r.stderr, []string{"comparing: 16/16 files, ", "/s, ETA 0s"})
+	if r = w.mustRun(0, "check", "elixir"); r.stderr != "" {
+		t.Errorf("check printed progress without a terminal: %q", r.stderr)
+	}
+}

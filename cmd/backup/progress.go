@@ -111,7 +111,11 @@ func (d *progressDisplay) line(now time.Time) string {
 	if phase != d.phase {
 		d.phase, d.phaseStart = phase, now
 	}
-	return progressLine(phase, files, bytes, totalFiles, totalBytes, now.Sub(d.phaseStart))
+	elapsed := now.Sub(d.phaseStart)
+	if elapsed == 0 {
+		elapsed = now.Sub(d.began) // a phase seen first at its end: the average since the start
+	}
+	return progressLine(phase, files, bytes, totalFiles, totalBytes, elapsed)
 }
 
 // progressLine formats one state: "copying: 12/340 files, 1.2 MiB/45 MiB,

@@ -16,7 +16,6 @@ import (
 // runState is what is known of one target's run once it started: the
 // metrics file and the run record are written from it.
 type runState struct {
-	opt    mirror.RunOptions
 	rep    *mirror.Report
 	err    error        // the run's own error
 	record transport.FS // the mirror copy the record went to; nil when none was written
@@ -95,12 +94,11 @@ func targetRun(c *cli.Context, command, name string, body func(e *env, t *table.
 // (LastRunFile) unless it was a dry run or refused: those write nothing.
 func (e *env) execute(t *table.Target, opt *mirror.RunOptions, src transport.FS, withHooks bool,
 	fn func() (*mirror.Report, error), recordOn func(err error) transport.FS) (*mirror.Report, error) {
-	e.run = &runState{opt: *opt}
+	e.run = &runState{}
 	if withHooks {
 		if err := e.setHooks(t, opt, src); err != nil {
 			return nil, err
 		}
-		e.run.opt = *opt
 	}
 	stop := e.startProgress(opt.Progress)
 	rep, err := fn()
