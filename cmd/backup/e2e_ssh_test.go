@@ -106,3 +106,16 @@ func TestSSHEveryCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHWholeRoot: a target without DIRs mirrors the whole root over
+// SFTP, the root's own mode and time included.
+func TestSSHWholeRoot(t *testing.T) {
+	sw := newSSHWorld(t, false)
+	makeTree(t, sw.src)
+	sw.mustRun(0, "init", "elixir")
+	sw.mustRun(0, "backup", "elixir")
+	sw.assertSame()
+	writeFile(t, filepath.Join(sw.src, "top.txt"), "new at the top")
+	sw.mustRun(0, "backup", "elixir")
+	sw.assertSame()
+}
