@@ -56,7 +56,7 @@ func statusCommand() *cli.Command {
 				e.log.Warn(w[1], "target", w[0])
 			}
 			if len(tooOld) > 0 {
-				return fmt.Errorf("%d of %d targets have no complete run within %s: %w", len(tooOld), len(out.Targets), c.Duration("max-age"), errWarnings)
+				return errWarnings // each target said why
 			}
 			return nil
 		},

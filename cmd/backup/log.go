@@ -102,11 +102,21 @@ func (h *textHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h *textHandler) WithGroup(string) slog.Handler { return h }
 
 // logFinal reports the error that ends the command, with its exit code,
-// in the format the command line asked for.
+// in the format the command line asked for. In text, a bare "completed
+// with warnings" is left out: each warning has had its line already, and
+// cron mail should hold one line per problem.
 func logFinal(w io.Writer, format string, err error, code int) {
 	if format == logJSON {
 		slog.New(slog.NewJSONHandler(w, nil)).Error(err.Error(), "exit", code)
 		return
 	}
-	fmt.Fprintf(w, "backup: %v\n", err)
+	var kept []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != errWarnings.Error() && !strings.HasSuffix(line, ": "+errWarnings.Error()) {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(w, "backup: %s\n", strings.Join(kept, "\n"))
+	}
 }
