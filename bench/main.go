@@ -72,6 +72,11 @@ func benchMain(o options) error {
 		scale, size = 20, "quick"
 	}
 	b := &bench{opt: o, work: filepath.Join(o.work, size), sets: specs(scale)}
+	unlock, err := lockWork(b.work)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := b.prepareData(scale); err != nil {
 		return err
 	}
@@ -135,6 +140,23 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// lockWork takes an exclusive lock on the work dir, so that two runs do
+// not change each other's data and mirrors; it returns its release.
+func lockWork(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another bench run is using %s (choose another with -work): %v", dir, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // stopOnSignal stops sshd and removes the mirrors on SIGINT or SIGTERM.
