@@ -75,6 +75,9 @@ type applier struct {
 	mu       sync.Mutex
 	res      *Result
 	touched  map[string]bool // directories whose contents changed
+
+	newOwnerOnce   sync.Once // learns the owner new files get on dst
+	newUID, newGID int
 }
 
 func (ap *applier) fail(err error) {

@@ -1,19 +1,20 @@
 package mirror
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path"
+	"sync"
 
 	"github.com/zeebo/blake3"
 
 	"github.com/mirrorfence/mirrorfence/transport"
 )
-
-// copyBufferSize is the chunk a file is copied in.
-const copyBufferSize = 1 << 20
 
 // errChanged reports a source file that changed while it was copied.
 var errChanged = errors.New("changed while it was copied")
@@ -42,7 +43,7 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			ap.warn("%s: is no longer a regular file on the source; left for the next run", a.Path)
 			return nil
 		}
-		tmp, n, sum, err := ap.copyToTemp(a.Path)
+		tmp, n, sum, err := ap.copyToTemp(a.Path, before)
 		if err != nil {
 			return err
 		}
@@ -74,25 +75,22 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 }
 
 // copyToTemp writes the content of source file p to a fresh temporary name
-// beside p on the destination, synced, and returns that name and the bytes
-// written. On error nothing is left behind.
-func (ap *applier) copyToTemp(p string) (tmp string, n int64, sum transport.Sum, err error) {
+// beside p on the destination, created with the source's permission bits,
+// synced, and returns that name, the bytes written and their BLAKE3 sum. On
+// error nothing is left behind.
+func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n int64, sum transport.Sum, err error) {
 	r, err := ap.src.Open(p)
 	if err != nil {
 		return "", 0, sum, err
 	}
 	defer r.Close()
 	tmp = transport.TempName(p)
-	w, err := ap.dst.Create(tmp, 0o600)
+	w, err := ap.dst.Create(tmp, fi.Mode.Perm())
 	if err != nil {
 		return "", 0, sum, err
 	}
-	// The content is hashed on its way, for the manifest; the source's
-	// WriterTo (concurrent reads over SFTP) is kept, and the large buffer
-	// lets a remote writer send many packets at once.
 	h := blake3.New()
-	buf := make([]byte, copyBufferSize)
-	n, err = io.CopyBuffer(io.MultiWriter(w, h), r, buf)
+	n, err = copyHashing(w, r, h, fi.Size)
 	ap.opt.Progress.Bytes.Add(n)
 	copy(sum[:], h.Sum(nil))
 	if err != nil {
@@ -110,11 +108,64 @@ func (ap *applier) copyToTemp(p string) (tmp string, n int64, sum transport.Sum,
 	return tmp, n, sum, nil
 }
 
-// install gives the temporary file the source's metadata and renames it
-// over the real name, keeping the replaced content in the trash.
+// smallFile is the size up to which a file is read whole into a pooled
+// buffer and written with one call: one request over SFTP, no per-file
+// allocation.
+const smallFile = 256 << 10
+
+var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallFile+1); return &b }}
+
+// copyHashing copies r to w and feeds h on the way, choosing the path that
+// keeps each side's fast transfer: small files in one write; a remote
+// writer's concurrent ReadFrom (writes in flight while the source is read
+// and hashed); else the reader's WriterTo (concurrent reads over SFTP, or
+// the local file's own copy loop).
+func copyHashing(w io.Writer, r io.Reader, h io.Writer, size int64) (int64, error) {
+	if size <= smallFile {
+		bp := smallBuffers.Get().(*[]byte)
+		defer smallBuffers.Put(bp)
+		// One byte more than the size, to notice a file that grew.
+		n, err := io.ReadFull(r, (*bp)[:size+1])
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return 0, err
+		}
+		if n > int(size) { // grew while read: copy it whole the slow way
+			return copyStream(w, io.MultiReader(bytes.NewReader((*bp)[:n]), r), h)
+		}
+		h.Write((*bp)[:n])
+		m, err := w.Write((*bp)[:n])
+		return int64(m), err
+	}
+	return copyStream(w, r, h)
+}
+
+func copyStream(w io.Writer, r io.Reader, h io.Writer) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		if _, local := w.(*os.File); !local {
+			return rf.ReadFrom(io.TeeReader(r, h))
+		}
+	}
+	if wt, ok := r.(io.WriterTo); ok {
+		return wt.WriteTo(io.MultiWriter(w, h))
+	}
+	bp := smallBuffers.Get().(*[]byte)
+	defer smallBuffers.Put(bp)
+	return io.CopyBuffer(io.MultiWriter(w, h), r, *bp)
+}
+
+// install gives the temporary file the source's owner and mtime (its mode
+// it got when created; again after a chown, which clears set-id bits) and
+// renames it over the real name, keeping the replaced content in the trash.
 func (ap *applier) install(tmp string, a *Action, src transport.FileInfo) error {
 	s := Entry{Path: a.Path, FileInfo: src}
-	if err := ap.setMeta(tmp, &s, ChangePerm|ChangeOwner|ChangeTime); err != nil {
+	why := ChangeTime
+	if ap.p.Options.Owners && !ap.ownedLikeNew(parent(tmp), src) {
+		why |= ChangeOwner
+	}
+	if src.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
+		why |= ChangePerm // Create set the permission bits only
+	}
+	if err := ap.setMeta(tmp, &s, why); err != nil {
 		return err
 	}
 	if a.Op == OpUpdate && ap.opt.Trash != nil {
@@ -124,6 +175,26 @@ func (ap *applier) install(tmp string, a *Action, src transport.FileInfo) error 
 	}
 	ap.touch(a.Path)
 	return ap.dst.Rename(tmp, a.Path)
+}
+
+// ownedLikeNew reports whether the source owner equals the owner new files
+// get on the destination (learnt from the first one made), so that the
+// chown of every file can be left out when it would change nothing.
+func (ap *applier) ownedLikeNew(dir string, src transport.FileInfo) bool {
+	ap.newOwnerOnce.Do(func() {
+		ap.newUID, ap.newGID = -1, -1
+		probe := transport.TempName(path.Join(dir, "owner-probe"))
+		w, err := ap.dst.Create(probe, 0o600)
+		if err != nil {
+			return
+		}
+		w.Close()
+		if fi, err := ap.dst.Lstat(probe); err == nil {
+			ap.newUID, ap.newGID = fi.UID, fi.GID
+		}
+		_ = ap.dst.Remove(probe)
+	})
+	return src.UID >= 0 && src.UID == ap.newUID && src.GID == ap.newGID
 }
 
 // keepOld keeps the content about to be replaced in the trash: a hard link

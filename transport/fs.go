@@ -70,7 +70,8 @@ type FS interface {
 	Open(name string) (io.ReadCloser, error)
 
 	// Create creates a new regular file name, failing with fs.ErrExist if
-	// anything exists there, with permission bits perm. The engine writes
+	// anything exists there, with permission bits perm exactly (no umask
+	// applies; set-id and sticky bits are not set). The engine writes
 	// to a temporary name and renames it over the real one (Rename).
 	Create(name string, perm fs.FileMode) (WriteFile, error)
 	// Mkdir creates directory name; its parent must exist.

@@ -134,6 +134,12 @@ func (l *Local) Create(name string, perm fs.FileMode) (WriteFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The bits exactly, whatever the umask (fchmod: no name, no race).
+	if err := f.Chmod(perm.Perm()); err != nil {
+		f.Close()
+		_ = l.root.Remove(name)
+		return nil, err
+	}
 	return f, nil
 }
 
