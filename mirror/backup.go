@@ -173,15 +173,15 @@ func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt Ru
 	}
 	entries := rep.Plan.dst
 	if wrote {
-		entries = nil
-		after := ListTree(dst, ".")
-		if len(after.Errors) > 0 {
-			return errors.Join(append([]error{err}, after.Errors...)...)
+		var lerr error
+		if entries, lerr = listScope(dst, rep.Plan.Options.Dirs); lerr != nil {
+			return errors.Join(err, lerr)
 		}
-		if after.Root != nil {
-			entries = append([]Entry{*after.Root}, after.Entries...)
-		}
-		entries = inScope(entries, rep.Plan.Options.Dirs)
+	}
+	// A run that changed nothing and learnt no hash leaves the manifest be.
+	unchanged := !wrote && manifest != nil && len(rep.Plan.sums) == 0
+	if unchanged {
+		return err
 	}
 	if merr := writeManifest(dst, entries, sumsFor(rep.Plan, rep.Result, manifest)); merr != nil && err == nil {
 		err = merr
@@ -192,18 +192,20 @@ func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt Ru
 	return err
 }
 
-// inScope keeps the entries at or below one of dirs.
-func inScope(entries []Entry, dirs []string) []Entry {
-	var out []Entry
-	for _, e := range entries {
-		for _, d := range dirs {
-			if isBelow(e.Path, d) {
-				out = append(out, e)
-				break
-			}
+// listScope lists the DIRs of a copy, each with its root entry.
+func listScope(fsys transport.FS, dirs []string) ([]Entry, error) {
+	var entries []Entry
+	for _, dir := range scopeDirs(dirs) {
+		t := ListTree(fsys, dir)
+		if len(t.Errors) > 0 {
+			return nil, errors.Join(t.Errors...)
+		}
+		if t.Root != nil {
+			entries = append(entries, *t.Root)
+			entries = append(entries, t.Entries...)
 		}
 	}
-	return out
+	return entries, nil
 }
 
 // finishBackup records a complete run: the mirror's marker says from which

@@ -3,8 +3,10 @@ package mirror
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -40,12 +42,25 @@ func ReadManifest(fsys transport.FS) (Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if bytes.HasPrefix(data, gzipMagic) {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err == nil {
+			data, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", fsys, ManifestFile, err)
+		}
+	}
 	m, err := ParseManifest(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", fsys, ManifestFile, err)
 	}
 	return m, nil
 }
+
+// gzipMagic starts a compressed manifest: it is read on every run, over
+// SFTP too, and its paths compress well (a plain one is read as well).
+var gzipMagic = []byte{0x1f, 0x8b}
 
 // ParseManifest parses the text form of a manifest.
 func ParseManifest(data []byte) (Manifest, error) {
@@ -172,5 +187,13 @@ func writeManifest(fsys transport.FS, entries []Entry, sums func(e Entry) *trans
 		m[e.Path] = me
 		order = append(order, e.Path)
 	}
-	return transport.WriteFileAtomic(fsys, ManifestFile, m.Bytes(order), 0o644)
+	var zb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+	if _, err := zw.Write(m.Bytes(order)); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return transport.WriteFileAtomic(fsys, ManifestFile, zb.Bytes(), 0o644)
 }

@@ -171,16 +171,9 @@ func swapMarkers(src, dst transport.FS, demoted, promoted *Marker, dirs []string
 	if err := dst.Remove(ManifestFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	var entries []Entry
-	for _, dir := range scopeDirs(dirs) {
-		t := ListTree(src, dir)
-		if len(t.Errors) > 0 {
-			return errors.Join(t.Errors...)
-		}
-		if t.Root != nil {
-			entries = append(entries, *t.Root)
-			entries = append(entries, t.Entries...)
-		}
+	entries, err := listScope(src, dirs)
+	if err != nil {
+		return err
 	}
 	if err := writeManifest(src, entries, sumsFor(&Plan{}, nil, old)); err != nil {
 		return err
