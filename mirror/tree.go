@@ -55,12 +55,43 @@ func ListTree(fsys transport.FS, dir string) *Tree {
 	}
 	root := w.entry(dir, fi)
 	tree.Root = &root
-	if fi.IsDir() {
+	if fi.IsDir() && !w.listWhole(dir, tree) {
 		tree.Entries = w.subtree(dir)
 	}
 	tree.Temps = w.temps
 	tree.Errors = append(tree.Errors, w.errs...)
 	return tree
+}
+
+// listWhole lists the tree below dir in one request when fsys can (a
+// remote host with GNU find), keeping the walk's rules: temporaries set
+// apart, reserved names at the root left out with everything below them.
+// It reports false when fsys cannot, and the caller walks instead.
+func (w *walker) listWhole(dir string, tree *Tree) bool {
+	tl, ok := w.fsys.(transport.TreeLister)
+	if !ok {
+		return false
+	}
+	all, err := tl.ListTree(dir)
+	if errors.Is(err, transport.ErrNotSupported) {
+		return false
+	}
+	if err != nil {
+		w.fail(err)
+		return true
+	}
+	tree.Entries = make([]Entry, 0, len(all))
+	for _, e := range all {
+		top, _, _ := strings.Cut(e.Path, "/")
+		switch {
+		case dir == "." && strings.HasPrefix(top, ReservedPrefix):
+		case transport.IsTemp(e.Name):
+			w.temps = append(w.temps, e.Path)
+		default:
+			tree.Entries = append(tree.Entries, Entry{Path: e.Path, FileInfo: e.FileInfo, Link: e.Link})
+		}
+	}
+	return true
 }
 
 type walker struct {
@@ -148,30 +179,7 @@ func validName(name string) bool {
 
 // comparePaths orders paths as the walk yields them: element by element,
 // so that "a/b" comes before "a.txt" (a directory's contents follow it).
-func comparePaths(a, b string) int {
-	for {
-		ai, bi := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
-		ae, be := a, b
-		if ai >= 0 {
-			ae = a[:ai]
-		}
-		if bi >= 0 {
-			be = b[:bi]
-		}
-		if c := strings.Compare(ae, be); c != 0 {
-			return c
-		}
-		switch {
-		case ai < 0 && bi < 0:
-			return 0
-		case ai < 0:
-			return -1
-		case bi < 0:
-			return 1
-		}
-		a, b = a[ai+1:], b[bi+1:]
-	}
-}
+var comparePaths = transport.ComparePaths
 
 // isBelow reports whether p is dir or inside it.
 func isBelow(p, dir string) bool {

@@ -80,7 +80,7 @@ func parseFind(dir string, out []byte) ([]TreeEntry, error) {
 		}
 		entries = append(entries, e)
 	}
-	slices.SortFunc(entries, func(a, b TreeEntry) int { return comparePaths(a.Path, b.Path) })
+	slices.SortFunc(entries, func(a, b TreeEntry) int { return ComparePaths(a.Path, b.Path) })
 	return entries, nil
 }
 
@@ -120,9 +120,9 @@ var findTypes = map[string]fs.FileMode{
 	"s": fs.ModeSocket, "c": fs.ModeDevice | fs.ModeCharDevice, "b": fs.ModeDevice,
 }
 
-// comparePaths orders slash paths in walk order: element by element, so a
+// ComparePaths orders slash paths in walk order: element by element, so a
 // directory comes right before its contents and "a/b" before "a.b".
-func comparePaths(a, b string) int {
+func ComparePaths(a, b string) int {
 	for {
 		ea, ra, moreA := strings.Cut(a, "/")
 		eb, rb, moreB := strings.Cut(b, "/")
