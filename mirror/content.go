@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/mirrorfence/mirrorfence/transport"
@@ -23,27 +24,25 @@ func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error 
 		total += p.Actions[i].Src.Size
 	}
 	p.Options.Progress.startHash(len(idx), total)
-	srcSums := make([]transport.Sum, len(idx))
-	dstSums := make([]transport.Sum, len(idx))
-	var mu sync.Mutex
-	err := forEach(ctx, len(idx), p.Options.Workers, func(k int) {
-		a := p.Actions[idx[k]]
-		var serr, derr error
-		srcSums[k], serr = transport.HashFile(src, a.Path)
-		dstSums[k], derr = transport.HashFile(dst, a.Path)
-		p.Options.Progress.hashed(a.Src.Size)
-		mu.Lock()
-		defer mu.Unlock()
-		if serr != nil {
-			p.SourceErrors = append(p.SourceErrors, serr)
-		}
-		if derr != nil {
-			p.DestErrors = append(p.DestErrors, derr)
-		}
+	names := make([]string, len(idx))
+	sizes := make([]int64, len(idx))
+	for k, i := range idx {
+		names[k], sizes[k] = p.Actions[i].Path, p.Actions[i].Src.Size
+	}
+	var srcSums, dstSums []transport.Sum
+	var srcErrs, dstErrs []error
+	var cerr [2]error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		srcSums, srcErrs, cerr[0] = hashAll(ctx, src, names, sizes, p.Options.Workers, p.Options.Progress)
 	})
-	if err != nil {
+	wg.Go(func() { dstSums, dstErrs, cerr[1] = hashAll(ctx, dst, names, sizes, p.Options.Workers, nil) })
+	wg.Wait()
+	if err := errors.Join(cerr[:]...); err != nil {
 		return err
 	}
+	p.SourceErrors = append(p.SourceErrors, srcErrs...)
+	p.DestErrors = append(p.DestErrors, dstErrs...)
 	drop := make(map[int]bool)
 	for k, i := range idx {
 		a := &p.Actions[i]
@@ -99,4 +98,39 @@ func forEach(ctx context.Context, n, workers int, fn func(i int)) error {
 	close(next)
 	wg.Wait()
 	return err
+}
+
+// hashChunk bounds the files hashed in one request: big enough that a
+// remote host hashes many files per command, small enough that several
+// commands run at once.
+const hashChunk = 256
+
+// hashAll hashes names on fsys, in chunks hashed concurrently (one remote
+// command each where the host can hash next to the data). A chunk that
+// fails is hashed file by file so that each failure is reported alone; a
+// failed file keeps a zero sum. progress (may be nil) counts the files.
+func hashAll(ctx context.Context, fsys transport.FS, names []string, sizes []int64, workers int, progress *Progress) ([]transport.Sum, []error, error) {
+	sums := make([]transport.Sum, len(names))
+	chunk := min(hashChunk, max(1, (len(names)+workers-1)/workers))
+	var mu sync.Mutex
+	var errs []error
+	err := forEach(ctx, (len(names)+chunk-1)/chunk, workers, func(c int) {
+		lo, hi := c*chunk, min((c+1)*chunk, len(names))
+		got, err := transport.HashFiles(fsys, names[lo:hi])
+		if err == nil {
+			copy(sums[lo:hi], got)
+		}
+		for i := lo; i < hi; i++ {
+			if err != nil {
+				var ferr error
+				if sums[i], ferr = transport.HashFile(fsys, names[i]); ferr != nil {
+					mu.Lock()
+					errs = append(errs, ferr)
+					mu.Unlock()
+				}
+			}
+			progress.hashed(sizes[i])
+		}
+	})
+	return sums, errs, err
 }

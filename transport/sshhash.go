@@ -27,6 +27,10 @@ const probeScript = `if command -v b3sum >/dev/null 2>&1 && [ "$(b3sum --no-name
 // as starting a remote command. A variable for tests.
 var remoteHashMin int64 = 1 << 20
 
+// batchHashFloor is the batch size from which every file of the batch is
+// hashed on the host, whatever its size.
+const batchHashFloor = 16
+
 // maxHashArgs bounds the bytes of quoted names on one command line.
 const maxHashArgs = 64 << 10
 
@@ -82,8 +86,14 @@ func (f *sftpFS) HashFiles(names []string) ([]Sum, error) {
 	}
 	var remote, local []int
 	tool := ""
+	// In a batch the command's start is shared by many files: then small
+	// files are hashed on the host too, instead of read through SFTP.
+	floor := remoteHashMin
+	if len(names) >= batchHashFloor {
+		floor = 0
+	}
 	for i := range names {
-		if sizes[i] >= remoteHashMin {
+		if sizes[i] >= floor {
 			if tool == "" {
 				tool = f.c.hashTool()
 			}
