@@ -120,8 +120,13 @@ Subsystem sftp internal-sftp
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "SetEnv %s=%q\n", k, env[k])
+	// sshd honours only the first SetEnv line: all variables go on one.
+	if len(keys) > 0 {
+		b.WriteString("SetEnv")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %q", k+"="+env[k])
+		}
+		b.WriteString("\n")
 	}
 	if err := os.WriteFile(h.config, []byte(b.String()), 0o600); err != nil {
 		t.Fatalf("sshtest: %v", err)

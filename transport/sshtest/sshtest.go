@@ -45,9 +45,9 @@ type Server struct {
 type Options struct {
 	// Hosts are the host names, each served by its own sshd.
 	Hosts []string
-	// Env is set in every session (sshd SetEnv). sshd sets PATH, HOME,
-	// USER and the like itself after SetEnv, so those cannot be changed
-	// here. SHLVL is 1 unless set here: bash, the usual login shell, then
+	// Env is set in every session (sshd SetEnv, all on one line, the only
+	// one sshd honours; it may override PATH and HOME too). SHLVL is 1
+	// unless set here: bash, the usual login shell, then
 	// skips ~/.bashrc (which it reads for commands run by sshd at level 1),
 	// so the real user's start-up files neither print nor slow sessions.
 	Env map[string]string
