@@ -56,11 +56,7 @@ func backupOne(e *env, t *table.Target) error {
 	if err != nil {
 		return err
 	}
-	src, err := e.openCopy(t, t.Source, "SOURCE")
-	if err != nil {
-		return err
-	}
-	dst, err := e.openCopy(t, t.Mirror, "MIRROR")
+	src, dst, err := e.openBoth(t)
 	if err != nil {
 		return err
 	}

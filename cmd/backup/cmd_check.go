@@ -21,45 +21,38 @@ func checkCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the differences as JSON"},
 			&cli.IntFlag{Name: "workers", Usage: "concurrent hashes", Value: 8},
 		},
-		Action: func(c *cli.Context) error {
-			name, err := oneTarget(c)
-			if err != nil {
-				return err
-			}
-			e := newEnv(c)
-			defer e.close()
-			_, t, err := e.target(name)
-			if err != nil {
-				return err
-			}
-			dst, err := e.openCopy(t, t.Mirror, "MIRROR")
-			if err != nil {
-				return err
-			}
-			var rep *mirror.CheckReport
-			refused := false
-			if c.Bool("mirror-only") {
-				rep, err = mirror.CheckManifest(e.ctx(), dst, t.Dirs, c.Int("workers"))
-			} else {
-				src, oerr := e.openCopy(t, t.Source, "SOURCE")
-				if oerr != nil {
-					return oerr
-				}
-				refused = e.reportFence(t, src, dst)
-				prog := &mirror.Progress{}
-				stop := e.startProgress(prog)
-				rep, err = mirror.CheckProgress(e.ctx(), src, dst, t.Dirs, c.Int("workers"), prog)
-				stop()
-			}
-			if err != nil {
-				return err
-			}
-			if err := e.printCheck(rep); err != nil || !refused {
-				return err
-			}
-			return errWarnings
-		},
+		Action: func(c *cli.Context) error { return withTarget(c, checkOne) },
 	}
+}
+
+func checkOne(e *env, _ *table.Table, t *table.Target) error {
+	workers := e.c.Int("workers")
+	dst, err := e.openCopy(t, t.Mirror, "MIRROR")
+	if err != nil {
+		return err
+	}
+	var rep *mirror.CheckReport
+	refused := false
+	if e.c.Bool("mirror-only") {
+		rep, err = mirror.CheckManifest(e.ctx(), dst, t.Dirs, workers)
+	} else {
+		src, oerr := e.openCopy(t, t.Source, "SOURCE")
+		if oerr != nil {
+			return oerr
+		}
+		refused = e.reportFence(t, src, dst)
+		prog := &mirror.Progress{}
+		stop := e.startProgress(prog)
+		rep, err = mirror.CheckProgress(e.ctx(), src, dst, t.Dirs, workers, prog)
+		stop()
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.printCheck(rep); err != nil || !refused {
+		return err
+	}
+	return errWarnings
 }
 
 // reportFence says, without enforcing it, whether a backup would be

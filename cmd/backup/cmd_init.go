@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfence/mirrorfence/mirror"
+	"github.com/mirrorfence/mirrorfence/table"
 )
 
 func initCommand() *cli.Command {
@@ -15,39 +16,28 @@ func initCommand() *cli.Command {
 			&cli.BoolFlag{Name: "adopt", Usage: "accept a mirror that already holds a copy made by another tool (check it first)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be stamped; write nothing"},
 		},
-		Action: func(c *cli.Context) error {
-			name, err := oneTarget(c)
-			if err != nil {
-				return err
-			}
-			e := newEnv(c)
-			defer e.close()
-			_, t, err := e.target(name)
-			if err != nil {
-				return err
-			}
-			src, err := e.openCopy(t, t.Source, "SOURCE")
-			if err != nil {
-				return err
-			}
-			dst, err := e.openCopy(t, t.Mirror, "MIRROR")
-			if err != nil {
-				return err
-			}
-			sm, dm, err := mirror.Init(src, dst, t.Name, c.Bool("adopt"), c.Bool("dry-run"))
-			if err != nil {
-				return err
-			}
-			verb := "stamped"
-			if c.Bool("dry-run") {
-				verb = "would stamp"
-			}
-			e.printf("%s %s: %s\n", verb, t.Source, sm)
-			e.printf("%s %s: %s\n", verb, t.Mirror, dm)
-			if !c.Bool("dry-run") {
-				e.printf("next: 'backup backup %s'\n", t.Name)
-			}
-			return nil
-		},
+		Action: func(c *cli.Context) error { return withTarget(c, initOne) },
 	}
+}
+
+func initOne(e *env, _ *table.Table, t *table.Target) error {
+	src, dst, err := e.openBoth(t)
+	if err != nil {
+		return err
+	}
+	dryRun := e.c.Bool("dry-run")
+	sm, dm, err := mirror.Init(src, dst, t.Name, e.c.Bool("adopt"), dryRun)
+	if err != nil {
+		return err
+	}
+	verb := "stamped"
+	if dryRun {
+		verb = "would stamp"
+	}
+	e.printf("%s %s: %s\n", verb, t.Source, sm)
+	e.printf("%s %s: %s\n", verb, t.Mirror, dm)
+	if !dryRun {
+		e.printf("next: 'backup backup %s'\n", t.Name)
+	}
+	return nil
 }

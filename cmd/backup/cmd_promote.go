@@ -22,34 +22,27 @@ func promoteCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would change; write nothing"},
 			&cli.DurationFlag{Name: "source-timeout", Usage: "how long to try the old source", Value: 10 * time.Second},
 		},
-		Action: func(c *cli.Context) error {
-			name, err := oneTarget(c)
-			if err != nil {
-				return err
-			}
-			e := newEnv(c)
-			defer e.close()
-			tab, t, err := e.target(name)
-			if err != nil {
-				return err
-			}
-			dst, err := e.openCopy(t, t.Mirror, "MIRROR")
-			if err != nil {
-				return err
-			}
-			src := e.tryOpen(t.Source, c.Duration("source-timeout"))
-			m, err := mirror.Promote(t.Name, src, dst, c.Bool("force"), c.Bool("dry-run"))
-			if err != nil {
-				return err
-			}
-			verb := "promoted"
-			if c.Bool("dry-run") {
-				verb = "would promote"
-			}
-			e.printf("%s %s: %s\n", verb, t.Mirror, m)
-			return e.flipTable(tab, t, c.Bool("write-table") && !c.Bool("dry-run"))
-		},
+		Action: func(c *cli.Context) error { return withTarget(c, promoteOne) },
 	}
+}
+
+func promoteOne(e *env, tab *table.Table, t *table.Target) error {
+	c := e.c
+	dst, err := e.openCopy(t, t.Mirror, "MIRROR")
+	if err != nil {
+		return err
+	}
+	src := e.tryOpen(t.Source, c.Duration("source-timeout"))
+	m, err := mirror.Promote(t.Name, src, dst, c.Bool("force"), c.Bool("dry-run"))
+	if err != nil {
+		return err
+	}
+	verb := "promoted"
+	if c.Bool("dry-run") {
+		verb = "would promote"
+	}
+	e.printf("%s %s: %s\n", verb, t.Mirror, m)
+	return e.flipTable(tab, t, c.Bool("write-table") && !c.Bool("dry-run"))
 }
 
 // tryOpen opens an endpoint that may be gone, giving up after timeout;

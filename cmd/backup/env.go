@@ -141,3 +141,30 @@ func (e *env) openCopy(t *table.Target, ep table.Endpoint, position string) (tra
 	}
 	return fsys, err
 }
+
+// openBoth opens the SOURCE and the MIRROR copy of t, in that order.
+func (e *env) openBoth(t *table.Target) (src, dst transport.FS, err error) {
+	if src, err = e.openCopy(t, t.Source, "SOURCE"); err != nil {
+		return nil, nil, err
+	}
+	if dst, err = e.openCopy(t, t.Mirror, "MIRROR"); err != nil {
+		return nil, nil, err
+	}
+	return src, dst, nil
+}
+
+// withTarget runs fn for the one target named on the command line, with
+// the table it came from; the env's connections close when fn returns.
+func withTarget(c *cli.Context, fn func(e *env, tab *table.Table, t *table.Target) error) error {
+	name, err := oneTarget(c)
+	if err != nil {
+		return err
+	}
+	e := newEnv(c)
+	defer e.close()
+	tab, t, err := e.target(name)
+	if err != nil {
+		return err
+	}
+	return fn(e, tab, t)
+}
