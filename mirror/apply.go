@@ -78,6 +78,8 @@ type applier struct {
 
 	newOwnerOnce   sync.Once // learns the owner new files get on dst
 	newUID, newGID int
+
+	commit *committer // batches the syncs of copied files; nil: file by file
 }
 
 func (ap *applier) fail(err error) {
@@ -160,7 +162,10 @@ func (ap *applier) transfer(ctx context.Context) error {
 			}
 		}
 	}
-	return forEach(ctx, len(work), ap.opt.Workers, func(k int) {
+	if len(work) > 1 {
+		ap.commit = newCommitter(ctx, ap)
+	}
+	err := forEach(ctx, len(work), ap.opt.Workers, func(k int) {
 		if ctx.Err() != nil {
 			return
 		}
@@ -183,6 +188,10 @@ func (ap *applier) transfer(ctx context.Context) error {
 			ap.fail(err)
 		}
 	})
+	if ap.commit != nil && ctx.Err() == nil {
+		ap.commit.flush(ctx) // the last batch
+	}
+	return err
 }
 
 // deleteAll carries out the deletions, deepest first, unless anything

@@ -57,19 +57,15 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 		if changed {
 			ap.warn("%s: %v %d times; the copy may be inconsistent and will be redone by the next run", a.Path, errChanged, ap.opt.Retries)
 		}
-		if err := ap.install(tmp, a, before); err != nil {
+		if err := ap.prepareInstall(tmp, before); err != nil {
 			_ = ap.dst.Remove(tmp)
 			return err
 		}
-		ap.mu.Lock()
-		ap.res.Files++
-		ap.res.Bytes += n
-		if !changed {
-			ap.res.Sums[a.Path] = sum
+		done := installed{tmp: tmp, a: a, n: n, sum: sum, whole: !changed}
+		if ap.commit != nil {
+			return ap.commit.add(ctx, done)
 		}
-		ap.mu.Unlock()
-		ap.opt.Progress.Files.Add(1)
-		return nil
+		return ap.finishInstall(done)
 	}
 	return last
 }
@@ -93,9 +89,10 @@ func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n in
 	n, err = copyHashing(w, r, h, fi.Size)
 	ap.opt.Progress.Bytes.Add(n)
 	copy(sum[:], h.Sum(nil))
-	if err != nil {
+	switch {
+	case err != nil:
 		err = fmt.Errorf("copy %s: %w", p, err)
-	} else {
+	case ap.commit == nil: // else synced with its batch, before the rename
 		err = w.Sync()
 	}
 	if cerr := w.Close(); err == nil {
@@ -153,11 +150,11 @@ func copyStream(w io.Writer, r io.Reader, h io.Writer) (int64, error) {
 	return io.CopyBuffer(io.MultiWriter(w, h), r, *bp)
 }
 
-// install gives the temporary file the source's owner and mtime (its mode
-// it got when created; again after a chown, which clears set-id bits) and
-// renames it over the real name, keeping the replaced content in the trash.
-func (ap *applier) install(tmp string, a *Action, src transport.FileInfo) error {
-	s := Entry{Path: a.Path, FileInfo: src}
+// prepareInstall gives the temporary file the source's owner and mtime
+// (its mode it got when created; again where set-id bits would not
+// survive a chown).
+func (ap *applier) prepareInstall(tmp string, src transport.FileInfo) error {
+	s := Entry{Path: tmp, FileInfo: src}
 	why := ChangeTime
 	if ap.p.Options.Owners && !ap.ownedLikeNew(parent(tmp), src) {
 		why |= ChangeOwner
@@ -165,16 +162,41 @@ func (ap *applier) install(tmp string, a *Action, src transport.FileInfo) error 
 	if src.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
 		why |= ChangePerm // Create set the permission bits only
 	}
-	if err := ap.setMeta(tmp, &s, why); err != nil {
-		return err
-	}
-	if a.Op == OpUpdate && ap.opt.Trash != nil {
-		if err := ap.keepOld(a.Path); err != nil {
+	return ap.setMeta(tmp, &s, why)
+}
+
+// installed is a file copied to its temporary name, ready to be renamed.
+type installed struct {
+	tmp   string
+	a     *Action
+	n     int64
+	sum   transport.Sum
+	whole bool // the source did not change while it was copied
+}
+
+// finishInstall renames the temporary file over the real name, keeping
+// the replaced content in the trash, and counts the file.
+func (ap *applier) finishInstall(f installed) error {
+	if f.a.Op == OpUpdate && ap.opt.Trash != nil {
+		if err := ap.keepOld(f.a.Path); err != nil {
+			_ = ap.dst.Remove(f.tmp)
 			return err
 		}
 	}
-	ap.touch(a.Path)
-	return ap.dst.Rename(tmp, a.Path)
+	ap.touch(f.a.Path)
+	if err := ap.dst.Rename(f.tmp, f.a.Path); err != nil {
+		_ = ap.dst.Remove(f.tmp)
+		return err
+	}
+	ap.mu.Lock()
+	ap.res.Files++
+	ap.res.Bytes += f.n
+	if f.whole {
+		ap.res.Sums[f.a.Path] = f.sum
+	}
+	ap.mu.Unlock()
+	ap.opt.Progress.Files.Add(1)
+	return nil
 }
 
 // ownedLikeNew reports whether the source owner equals the owner new files
