@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mirrorfence/mirrorfence/mirror"
 )
 
 // blockSize is the unit of generated content: every block of every file
@@ -244,16 +246,5 @@ func resetDirTimes(root string, d *dataset) error {
 	return nil
 }
 
-// human formats a byte count with a binary unit.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count with a binary unit, as backup prints them.
+func human(n int64) string { return mirror.HumanBytes(n) }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +24,7 @@ func newSSHWorld(t *testing.T, mirrorLocal bool, dirs ...string) *sshWorld {
 	srv := sshtest.Start(t, "uhane", "mamane")
 	w := newWorld(t, dirs...)
 	sw := &sshWorld{world: w, srv: srv}
+	w.global = []string{"--ssh-config", srv.Config, "--known-hosts", srv.KnownHosts}
 	mirror := "mamane:" + w.dst
 	if mirrorLocal {
 		mirror = w.dst
@@ -42,24 +41,6 @@ func (w *world) writeTableText(src, dst string) {
 		fmt.Fprintf(&b, "         DIR     %s\n", d)
 	}
 	must(w.t, os.WriteFile(w.tab, []byte(b.String()), 0o644))
-}
-
-// run runs the CLI with the test hosts' ssh_config and known_hosts.
-func (sw *sshWorld) run(args ...string) result {
-	sw.t.Helper()
-	var out, errb bytes.Buffer
-	full := append([]string{"backup", "--table", sw.tab, "--ssh-config", sw.srv.Config, "--known-hosts", sw.srv.KnownHosts}, args...)
-	code := run(context.Background(), full, &out, &errb)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
-func (sw *sshWorld) mustRun(want int, args ...string) result {
-	sw.t.Helper()
-	r := sw.run(args...)
-	if r.code != want {
-		sw.t.Fatalf("backup %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
-	}
-	return r
 }
 
 // TestSSHEveryCommand runs every command over SSH, from a third host (both

@@ -24,6 +24,7 @@ type world struct {
 	src, dst string // the copies' roots
 	tab      string // the table file
 	dirs     []string
+	global   []string // global flags given to every run
 }
 
 // newWorld makes a source and a mirror root and a table for target
@@ -63,7 +64,7 @@ type result struct {
 func (w *world) run(args ...string) result {
 	w.t.Helper()
 	var out, errb bytes.Buffer
-	full := append([]string{"backup", "--table", w.tab}, args...)
+	full := append(append([]string{"backup", "--table", w.tab}, w.global...), args...)
 	code := run(context.Background(), full, &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

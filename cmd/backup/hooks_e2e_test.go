@@ -189,6 +189,7 @@ func hooksDryRun(t *testing.T, mk hookEndpoints) {
 // no flag names an ssh_config or known_hosts.
 func TestSSHSettingsFromConfig(t *testing.T) {
 	sw := newSSHWorld(t, false, "detrend")
+	sw.global = nil // the plain world: no SSH flags
 	makeTree(t, sw.src)
 	cfg := writeConfig(t, sw.world, "[ssh]\nconfig = '"+sw.srv.Config+"'\nknown_hosts = '"+sw.srv.KnownHosts+"'\nconnect_timeout = \"10s\"\n")
 	sw.world.mustRun(0, append(cfg, "init", "elixir")...) // the plain world: no SSH flags
