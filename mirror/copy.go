@@ -43,12 +43,14 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			ap.warn("%s: is no longer a regular file on the source; left for the next run", a.Path)
 			return nil
 		}
-		tmp, n, sum, err := ap.copyToTemp(a.Path, before)
+		tmp, n, sum, hashed, err := ap.transferToTemp(a, before)
 		if err != nil {
 			return err
 		}
 		after, err := ap.src.Lstat(a.Path)
-		changed := err != nil || n != before.Size || after.Size != before.Size || !after.ModTime.Equal(before.ModTime)
+		// A delta (not hashed) moved only the changed blocks: n is not the size.
+		short := hashed && n != before.Size
+		changed := err != nil || short || after.Size != before.Size || !after.ModTime.Equal(before.ModTime)
 		if changed && attempt+1 < ap.opt.Retries {
 			_ = ap.dst.Remove(tmp)
 			last = errChanged
@@ -61,13 +63,27 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			_ = ap.dst.Remove(tmp)
 			return err
 		}
-		done := installed{tmp: tmp, a: a, n: n, sum: sum, whole: !changed}
+		done := installed{tmp: tmp, a: a, n: n, sum: sum, whole: !changed && hashed}
 		if ap.commit != nil {
 			return ap.commit.add(ctx, done)
 		}
 		return ap.finishInstall(done)
 	}
 	return last
+}
+
+// transferToTemp brings the source's content to a temporary file: as a
+// delta where that applies and works, else whole. hashed says whether sum
+// is the content's BLAKE3 (a delta does not compute it).
+func (ap *applier) transferToTemp(a *Action, fi transport.FileInfo) (tmp string, n int64, sum transport.Sum, hashed bool, err error) {
+	if ap.deltaPossible(a) {
+		tmp, n, err = ap.copyDelta(a.Path, fi)
+		if err == nil || !errors.Is(err, errNoDelta) {
+			return tmp, n, sum, false, err
+		}
+	}
+	tmp, n, sum, err = ap.copyToTemp(a.Path, fi)
+	return tmp, n, sum, true, err
 }
 
 // copyToTemp writes the content of source file p to a fresh temporary name

@@ -60,7 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		targetsCommand(), statusCommand(), backupCommand(), restoreCommand(), checkCommand(),
-		initCommand(), promoteCommand(), swapCommand(), hashCommand(),
+		initCommand(), promoteCommand(), swapCommand(), hashCommand(), blocksCommand(),
 	}
 }
 

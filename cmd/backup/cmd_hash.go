@@ -52,3 +52,35 @@ func sumLine(sum transport.Sum, name string) string {
 	esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(name)
 	return `\` + sum.String() + "  " + esc
 }
+
+// blocksCommand prints the BLAKE3 sums of a file's fixed-size blocks, one
+// per line. The SSH transport runs it on a remote host so that a large
+// file that changed in place travels as its changed blocks only.
+func blocksCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "blocks",
+		Usage:     "print BLAKE3 sums of a file's blocks (used over SSH)",
+		ArgsUsage: "file",
+		Hidden:    true,
+		Flags:     []cli.Flag{&cli.Int64Flag{Name: "size", Value: 1 << 20, Usage: "block size in bytes"}},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() != 1 || c.Int64("size") <= 0 {
+				return usagef("blocks: one file and a positive --size")
+			}
+			f, err := os.Open(c.Args().First())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			sums, err := transport.HashBlocksOf(f, c.Int64("size"))
+			if err != nil {
+				return err
+			}
+			e := newEnv(c)
+			for _, s := range sums {
+				e.printf("%s\n", s)
+			}
+			return nil
+		},
+	}
+}

@@ -100,3 +100,37 @@ func TestSSHWholeRoot(t *testing.T) {
 	sw.mustRun(0, "backup", "elixir")
 	sw.assertSame()
 }
+
+// TestSSHDeltaTransfer: with the backup command on the hosts, a large file
+// changed in place travels as its changed blocks, both from a third host
+// and on the mirror host, and the mirror is exact.
+func TestSSHDeltaTransfer(t *testing.T) {
+	for _, mirrorLocal := range []bool{false, true} {
+		bin := backupOnPath(t)
+		srv := sshtest.StartWith(t, sshtest.Options{Hosts: []string{"uhane", "mamane"}, Env: map[string]string{"PATH": bin + ":/usr/local/bin:/usr/bin:/bin"}})
+		w := newWorld(t, "detrend")
+		sw := &sshWorld{world: w, srv: srv}
+		w.global = []string{"--ssh-config", srv.Config, "--known-hosts", srv.KnownHosts}
+		mirror := "mamane:" + w.dst
+		if mirrorLocal {
+			mirror = w.dst
+		}
+		w.writeTableText("uhane:"+w.src, mirror)
+		img := filepath.Join(w.src, "detrend/disk.img")
+		data := make([]byte, 24<<20)
+		for i := range data {
+			data[i] = byte(i * 7 % 251)
+		}
+		must(t, os.MkdirAll(filepath.Dir(img), 0o755))
+		must(t, os.WriteFile(img, data, 0o644))
+		sw.mustRun(0, "init", "elixir")
+		sw.mustRun(0, "backup", "elixir")
+		copy(data[12<<20:], "changed in place")
+		must(t, os.WriteFile(img, data, 0o644))
+		r := sw.mustRun(0, "-v", "backup", "elixir")
+		if !strings.Contains(r.stdout, "1 files (1.0 MiB) copied") {
+			t.Errorf("mirror local %v: not a delta of one block:\n%s", mirrorLocal, r.stdout)
+		}
+		sw.assertSame()
+	}
+}
