@@ -21,7 +21,13 @@ type sshWorld struct {
 
 func newSSHWorld(t *testing.T, mirrorLocal bool, dirs ...string) *sshWorld {
 	t.Helper()
-	srv := sshtest.Start(t, "uhane", "mamane")
+	return newSSHWorldEnv(t, mirrorLocal, nil, dirs...)
+}
+
+// newSSHWorldEnv is newSSHWorld with env set in the hosts' sessions.
+func newSSHWorldEnv(t *testing.T, mirrorLocal bool, env map[string]string, dirs ...string) *sshWorld {
+	t.Helper()
+	srv := sshtest.StartWith(t, sshtest.Options{Hosts: []string{"uhane", "mamane"}, Env: env})
 	w := newWorld(t, dirs...)
 	sw := &sshWorld{world: w, srv: srv}
 	w.global = []string{"--ssh-config", srv.Config, "--known-hosts", srv.KnownHosts}
@@ -106,16 +112,9 @@ func TestSSHWholeRoot(t *testing.T) {
 // and on the mirror host, and the mirror is exact.
 func TestSSHDeltaTransfer(t *testing.T) {
 	for _, mirrorLocal := range []bool{false, true} {
-		bin := backupOnPath(t)
-		srv := sshtest.StartWith(t, sshtest.Options{Hosts: []string{"uhane", "mamane"}, Env: map[string]string{"PATH": bin + ":/usr/local/bin:/usr/bin:/bin"}})
-		w := newWorld(t, "detrend")
-		sw := &sshWorld{world: w, srv: srv}
-		w.global = []string{"--ssh-config", srv.Config, "--known-hosts", srv.KnownHosts}
-		mirror := "mamane:" + w.dst
-		if mirrorLocal {
-			mirror = w.dst
-		}
-		w.writeTableText("uhane:"+w.src, mirror)
+		env := map[string]string{"PATH": backupOnPath(t) + ":/usr/local/bin:/usr/bin:/bin"}
+		sw := newSSHWorldEnv(t, mirrorLocal, env, "detrend")
+		w := sw.world
 		img := filepath.Join(w.src, "detrend/disk.img")
 		data := make([]byte, 24<<20)
 		for i := range data {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/mirrorfence/mirrorfence/transport"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,29 +205,14 @@ func parseSample(line string) (sample, bool) {
 	return s, s.value != ""
 }
 
-// writeFileAtomic replaces the local file path with data: written to a
-// temporary file in the same directory, synced, made 0644, renamed over.
+// writeFileAtomic replaces the local file path with data, mode 0644,
+// through the transport's atomic write (temporary file beside it, synced,
+// renamed over).
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	dir, err := transport.OpenLocal(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
+	defer dir.Close()
+	return transport.WriteFileAtomic(dir, filepath.Base(path), data, 0o644)
 }
