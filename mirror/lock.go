@@ -75,6 +75,11 @@ func AcquireLock(fsys transport.FS, command string, staleAfter time.Duration) (*
 	for attempt := 0; attempt < 2; attempt++ {
 		err := createExclusive(fsys, LockFile, buf.Bytes())
 		if err == nil {
+			// The lock is no change of the copy: the plan made under it
+			// must not see the root's mtime moved by it.
+			if !l.rootTime.IsZero() {
+				_ = fsys.Chtimes(".", l.rootTime)
+			}
 			return l, warning, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
