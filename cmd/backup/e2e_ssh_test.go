@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mirrorfence/mirrorfence/transport/sshtest"
 )
@@ -126,6 +127,10 @@ func TestSSHDeltaTransfer(t *testing.T) {
 		sw.mustRun(0, "backup", "elixir")
 		copy(data[12<<20:], "changed in place")
 		must(t, os.WriteFile(img, data, 0o644))
+		// Same size: the change must show in the mtime, which SFTP keeps to
+		// the second only, so not within the second of the first write.
+		later := time.Now().Add(time.Minute)
+		must(t, os.Chtimes(img, later, later))
 		r := sw.mustRun(0, "-v", "backup", "elixir")
 		if !strings.Contains(r.stdout, "1 files (1.0 MiB) copied") {
 			t.Errorf("mirror local %v: not a delta of one block:\n%s", mirrorLocal, r.stdout)
