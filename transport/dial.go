@@ -100,16 +100,26 @@ func (d *Dialer) Dial(ctx context.Context, ep table.Endpoint) (FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ep, err)
 	}
-	c, err := d.acquire(ctx, hc, ep.String())
-	if err != nil {
-		return nil, err
-	}
-	f, err := newSFTPFS(ctx, d, c, ep)
-	if err != nil {
+	// A shared connection may have broken before its watcher noticed: the
+	// first use then fails with ErrConnLost; it is marked dead and one new
+	// connection is tried.
+	for attempt := 0; ; attempt++ {
+		c, err := d.acquire(ctx, hc, ep.String())
+		if err != nil {
+			return nil, err
+		}
+		f, err := newSFTPFS(ctx, d, c, ep)
+		if err == nil {
+			return f, nil
+		}
+		if errors.Is(err, ErrConnLost) {
+			c.fail(err)
+		}
 		d.release(c)
-		return nil, err
+		if attempt > 0 || !errors.Is(err, ErrConnLost) {
+			return nil, err
+		}
 	}
-	return f, nil
 }
 
 // resolve applies the ssh_config and the Dialer's fields to ep.
