@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -199,4 +198,3 @@ func oneTarget(c *cli.Context) (string, error) {
 	}
 }
 
-var errNotImplemented = errors.New("not implemented")
