@@ -197,4 +197,3 @@ func oneTarget(c *cli.Context) (string, error) {
 		return "", usagef(fmt.Sprintf("%s: one target, got %q", c.Command.Name, c.Args().Slice()))
 	}
 }
-
