@@ -73,7 +73,8 @@ func AcquireLock(fsys transport.FS, command string, staleAfter time.Duration) (*
 	}
 	warning := ""
 	for attempt := 0; attempt < 2; attempt++ {
-		err := createExclusive(fsys, LockFile, buf.Bytes())
+		// Creating it exclusively is the atomic step that makes the lock a lock.
+		err := transport.CreateFile(fsys, LockFile, buf.Bytes(), 0o644)
 		if err == nil {
 			// The lock is no change of the copy: the plan made under it
 			// must not see the root's mtime moved by it.
@@ -110,26 +111,6 @@ func (l *LockInfo) stale(host string, staleAfter time.Duration) bool {
 		return errors.Is(err, syscall.ESRCH)
 	}
 	return staleAfter > 0 && time.Since(l.Started) > staleAfter
-}
-
-// createExclusive writes a new file with data, failing with fs.ErrExist
-// when name exists: the atomic step that makes the lock a lock.
-func createExclusive(fsys transport.FS, name string, data []byte) error {
-	f, err := fsys.Create(name, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = fsys.Remove(name)
-	}
-	return err
 }
 
 // Release removes the lock.

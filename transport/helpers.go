@@ -116,12 +116,11 @@ func RemoveAll(fsys FS, name string) error {
 	return fsys.Remove(name)
 }
 
-// WriteFileAtomic writes data to name through a temporary file beside it,
-// synced and renamed over name, so that readers see the old or the new
-// content, never a part.
-func WriteFileAtomic(fsys FS, name string, data []byte, perm fs.FileMode) error {
-	tmp := TempName(name)
-	f, err := fsys.Create(tmp, perm)
+// CreateFile creates the new file name with data and permission bits
+// perm, synced; it fails with fs.ErrExist when name exists, and leaves
+// nothing behind on error.
+func CreateFile(fsys FS, name string, data []byte, perm fs.FileMode) error {
+	f, err := fsys.Create(name, perm)
 	if err != nil {
 		return err
 	}
@@ -132,13 +131,21 @@ func WriteFileAtomic(fsys FS, name string, data []byte, perm fs.FileMode) error 
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = fsys.Chmod(tmp, perm)
-	}
-	if err == nil {
-		err = fsys.Rename(tmp, name)
-	}
 	if err != nil {
+		_ = fsys.Remove(name)
+	}
+	return err
+}
+
+// WriteFileAtomic writes data to name through a temporary file beside it,
+// synced and renamed over name, so that readers see the old or the new
+// content, never a part.
+func WriteFileAtomic(fsys FS, name string, data []byte, perm fs.FileMode) error {
+	tmp := TempName(name)
+	if err := CreateFile(fsys, tmp, data, perm); err != nil {
+		return err
+	}
+	if err := fsys.Rename(tmp, name); err != nil {
 		_ = fsys.Remove(tmp)
 		return err
 	}
