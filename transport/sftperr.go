@@ -62,13 +62,22 @@ func (f *sftpFS) pathErr(op, name string, err error) error {
 	return &fs.PathError{Op: op, Path: name, Err: f.c.classify(err)}
 }
 
+// isNetErr reports an error of the network connection itself.
+func isNetErr(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
 func (c *sshConn) classify(err error) error {
 	var se *sftp.StatusError
 	switch {
 	case errors.Is(err, ErrConnLost), errors.Is(err, fs.ErrInvalid) && !errors.As(err, &se):
 		return err
 	case errors.Is(err, sftp.ErrSSHFxConnectionLost), errors.Is(err, io.EOF),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), !c.alive():
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET), isNetErr(err), !c.alive():
+		// A broken socket may surface here before the connection's
+		// watcher has noticed: it is a lost connection all the same.
 		return c.lost(err)
 	case errors.As(err, &se):
 		switch se.Code {
