@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 )
 
 func TestWriteFileKeepsOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give the file another owner")
-	}
+	testenv.NeedRoot(t) // to give the file another owner
 	file := filepath.Join(t.TempDir(), "backup.tab")
 	writeTable(t, "elixir.tab", file, 0o640)
 	if err := os.Chown(file, 4242, 4343); err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 )
 
 // world is a target with two local copies and a table naming them.
@@ -116,14 +118,7 @@ func rsyncDiff(t *testing.T, a, b string) string {
 }
 
 func needRsync(t testing.TB) string {
-	p, err := exec.LookPath("rsync")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("rsync is needed as the test oracle (apt-get install rsync)")
-		}
-		t.Skip("rsync not installed")
-	}
-	return p
+	return testenv.LookPath(t, "rsync", "rsync as the test oracle (apt-get install rsync)")
 }
 
 // snapshot records every path under root (the tool's own files included)

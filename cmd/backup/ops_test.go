@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 	"github.com/mirrorfence/mirrorfence/mirror"
 	"github.com/mirrorfence/mirrorfence/transport"
 )
@@ -153,9 +154,7 @@ func jsonRecords(t *testing.T, text string) []map[string]any {
 func openPTY(t *testing.T) (master, tty *os.File) {
 	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
+	testenv.Require(t, "pseudo-terminals (/dev/ptmx)", err)
 	t.Cleanup(func() { master.Close() })
 	must(t, unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0))
 	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)

@@ -24,6 +24,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 )
 
 // Server is a set of sshd hosts started by Start. Its fields are read-only.
@@ -118,12 +120,7 @@ func findSSHD(t testing.TB) string {
 			p, err = "/usr/sbin/sshd", nil
 		}
 	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("sshtest: no sshd found (install openssh-server): %v", err)
-		}
-		t.Skipf("sshtest: no sshd found (install openssh-server): %v", err)
-	}
+	testenv.Require(t, "sshd (install openssh-server)", err)
 	abs, err := filepath.Abs(p) // sshd re-executes itself and wants an absolute path
 	if err != nil {
 		t.Fatalf("sshtest: %v", err)

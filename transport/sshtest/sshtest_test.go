@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 )
 
 func sshRun(t *testing.T, s *Server, host, command string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("no ssh client")
-	}
-	out, err := exec.Command("ssh", "-F", s.Config, host, command).CombinedOutput()
+	ssh := testenv.LookPath(t, "ssh", "the ssh client (install openssh-client)")
+	out, err := exec.Command(ssh, "-F", s.Config, host, command).CombinedOutput()
 	return string(out), err
 }
 
@@ -53,10 +53,8 @@ func TestStopAndRestart(t *testing.T) {
 func TestCutConnections(t *testing.T) {
 	s := Start(t)
 	h := s.Host("sshtest")
-	if _, err := exec.LookPath("ssh"); err != nil {
-		t.Skip("no ssh client")
-	}
-	cmd := exec.Command("ssh", "-F", s.Config, "sshtest", "sleep 30")
+	ssh := testenv.LookPath(t, "ssh", "the ssh client (install openssh-client)")
+	cmd := exec.Command(ssh, "-F", s.Config, "sshtest", "sleep 30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
