@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mirrorfence/mirrorfence/transport"
@@ -36,25 +38,45 @@ func NewTrash(fsys transport.FS, start time.Time) *Trash {
 // Dir returns the run's trash directory, relative to the copy's root.
 func (t *Trash) Dir() string { return t.dir }
 
-// slot returns the free name in the trash for p, creating its parents.
+// maxSlots bounds the search for a free trash name: a path put more often
+// than this in one run is an error, never a loop.
+const maxSlots = 1000
+
+// slot returns the free name in the trash for p, creating its parents. The
+// same path may be put twice in one run (set aside, then replaced), or by
+// two runs started within the same second: a later one goes to a sibling
+// run directory, "<stamp>+N/<p>", so that the name itself never grows
+// (a 255-byte name has no room for a suffix). Any error but "does not
+// exist" from Lstat fails: a slot that cannot be checked is never taken.
 func (t *Trash) slot(p string) (string, error) {
-	dst := path.Join(t.dir, p)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := path.Dir(dst)
-	if !t.made[d] {
-		if err := transport.MkdirAll(t.fsys, d, 0o700); err != nil {
+	for n := 0; n < maxSlots; n++ {
+		dir := t.dir
+		if n > 0 {
+			dir = fmt.Sprintf("%s+%d", t.dir, n)
+		}
+		dst := path.Join(dir, p)
+		d := path.Dir(dst)
+		if !t.made[d] {
+			err := transport.MkdirAll(t.fsys, d, 0o700)
+			if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTDIR) {
+				continue // a file of an earlier put stands where a directory is needed
+			}
+			if err != nil {
+				return "", fmt.Errorf("trash: %w", err)
+			}
+			t.made[d] = true
+		}
+		_, err := t.fsys.Lstat(dst)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return dst, nil
+		case err != nil:
 			return "", fmt.Errorf("trash: %w", err)
 		}
-		t.made[d] = true
 	}
-	// The same path may be put twice in one run (set aside, then replaced).
-	for n := 1; ; n++ {
-		if _, err := t.fsys.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
-			return dst, nil
-		}
-		dst = fmt.Sprintf("%s.%d", path.Join(t.dir, p), n)
-	}
+	return "", fmt.Errorf("trash: %s: no free slot after %d tries", p, maxSlots)
 }
 
 // Put moves p (a file, link or whole directory) into the trash.
@@ -89,7 +111,8 @@ func PruneTrash(fsys transport.FS, retention time.Duration, now time.Time) ([]st
 	}
 	var pruned []string
 	for _, r := range runs {
-		stamp, err := time.Parse(trashStampFormat, r.Name)
+		name, _, _ := strings.Cut(r.Name, "+") // "<stamp>+N": a later slot of the same run
+		stamp, err := time.Parse(trashStampFormat, name)
 		if err != nil || now.Sub(stamp) <= retention {
 			continue // not ours, or still kept
 		}
