@@ -14,10 +14,14 @@ import (
 
 // ApplyOptions says how a plan is carried out.
 type ApplyOptions struct {
-	Trash    *Trash    // where deleted and replaced entries go; nil deletes for real
-	Workers  int       // concurrent file transfers; 0 means 8
-	Retries  int       // copies of a file that changed while it was copied; 0 means 3
-	Progress *Progress // counters a caller may watch; may be nil
+	Trash   *Trash // where deleted and replaced entries go; nil deletes for real
+	Workers int    // concurrent file transfers; 0 means 8
+	Retries int    // copies of a file that changed while it was copied; 0 means 3
+	// TempToken goes into the name of every temporary the run makes; the
+	// caller records it (the journal) before Apply, so that only these
+	// names are ever removed as temporaries. Empty: a fresh one.
+	TempToken string
+	Progress  *Progress // counters a caller may watch; may be nil
 }
 
 // Result is what a run did.
@@ -32,8 +36,18 @@ type Result struct {
 	Errors   []error  `json:"-"`
 	// DeletesSkipped is set when deletions were held back because a read
 	// or a transfer failed.
-	DeletesSkipped bool                     `json:"deletes_skipped,omitempty"`
-	Sums           map[string]transport.Sum `json:"-"` // content hashes learnt, by path
+	DeletesSkipped bool `json:"deletes_skipped,omitempty"`
+	// Written says, for each file renamed into place, what the run wrote.
+	Written map[string]Written `json:"-"`
+
+	done map[*Action]bool // the actions carried out, for the manifest
+}
+
+// Written is what a run left at a path it copied a file to.
+type Written struct {
+	Info  transport.FileInfo // the source's metadata as the copy saw it; Size: the bytes written
+	Sum   *transport.Sum     // BLAKE3 of the bytes written; nil for a delta transfer
+	Trust Trust              // whether the source held still while it was read
 }
 
 // Err joins the run's errors, nil when there were none.
@@ -57,7 +71,11 @@ func Apply(ctx context.Context, p *Plan, src, dst transport.FS, opt ApplyOptions
 	if opt.Progress == nil {
 		opt.Progress = &Progress{}
 	}
-	ap := &applier{p: p, src: src, dst: dst, opt: opt, res: &Result{Sums: map[string]transport.Sum{}}, touched: map[string]bool{}}
+	if opt.TempToken == "" {
+		opt.TempToken = transport.NewTempToken()
+	}
+	res := &Result{Written: map[string]Written{}, done: map[*Action]bool{}}
+	ap := &applier{p: p, src: src, dst: dst, opt: opt, res: res, touched: map[string]bool{}}
 	ap.res.Warnings = append(ap.res.Warnings, p.Warnings...)
 	ap.prepare()
 	if err := ap.transfer(ctx); err != nil {
@@ -94,6 +112,16 @@ func (ap *applier) warn(format string, args ...any) {
 	ap.mu.Unlock()
 }
 
+// did records that action a was carried out.
+func (ap *applier) did(a *Action) {
+	ap.mu.Lock()
+	ap.res.done[a] = true
+	ap.mu.Unlock()
+}
+
+// tempName returns a fresh temporary name beside p, with the run's token.
+func (ap *applier) tempName(p string) string { return transport.TempNameFor(ap.opt.TempToken, p) }
+
 func (ap *applier) touch(p string) {
 	ap.mu.Lock()
 	ap.touched[parent(p)] = true
@@ -118,7 +146,9 @@ func (ap *applier) prepare() {
 		}
 		if err != nil {
 			ap.fail(err)
+			continue
 		}
+		ap.did(a)
 	}
 }
 
@@ -175,10 +205,13 @@ func (ap *applier) transfer(ctx context.Context) error {
 		case OpCopy, OpUpdate:
 			err = ap.copyFile(ctx, a)
 		case OpSymlink:
-			err = ap.symlink(a)
+			if err = ap.symlink(a); err == nil {
+				ap.did(a)
+			}
 		case OpMeta:
 			err = ap.setMeta(a.Path, a.Src, a.Why)
 			if err == nil {
+				ap.did(a)
 				ap.mu.Lock()
 				ap.res.Meta++
 				ap.mu.Unlock()
@@ -229,6 +262,7 @@ func (ap *applier) deleteAll() {
 			ap.fail(err)
 			continue
 		}
+		ap.did(a)
 		ap.touch(a.Path)
 		if !a.Dst.IsDir() {
 			ap.res.Deleted++
@@ -243,9 +277,14 @@ func (ap *applier) fixDirs() {
 	for p := range ap.touched {
 		dirs[p] |= ChangeTime
 	}
-	for _, a := range ap.p.Actions {
+	metaOf := make(map[string]*Action) // a directory's metadata action, done here
+	for i := range ap.p.Actions {
+		a := &ap.p.Actions[i]
 		if (a.Op == OpMeta || a.Op == OpMkdir) && a.Src.IsDir() {
 			dirs[a.Path] |= a.Why | ChangeTime | ChangePerm
+		}
+		if a.Op == OpMeta && a.Src.IsDir() {
+			metaOf[a.Path] = a
 		}
 	}
 	paths := make([]string, 0, len(dirs))
@@ -259,6 +298,8 @@ func (ap *applier) fixDirs() {
 		e := ap.p.srcDirs[p]
 		if err := ap.setMeta(p, &e, dirs[p]|ChangeTime); err != nil {
 			ap.fail(err)
+		} else if a := metaOf[p]; a != nil {
+			ap.did(a)
 		}
 	}
 }

@@ -53,22 +53,27 @@ func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Re
 		defer rep.thaw(ctx, opt)
 	}
 	rep.Verdict, _ = FenceBackup(opt.Target, srcState, dstState, opt.DiscardStale)
-	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers, Progress: opt.Progress})
+	srcJournal, dstJournal, err := readJournals(src, dst)
 	if err != nil {
 		return rep, err
 	}
-	rep.Plan = plan
 	manifest, err := ReadManifest(dst)
 	if err != nil {
 		return rep, err
 	}
-	if err := fencePlan(rep, opt, dst, dstState, manifest); err != nil {
+	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers, Progress: opt.Progress,
+		SrcTemps: srcJournal.Temps, DstTemps: dstJournal.Temps, Recheck: manifest.Untrusted()})
+	if err != nil {
+		return rep, err
+	}
+	rep.Plan = plan
+	if err := fencePlan(rep, opt, dstState, manifest, dstJournal); err != nil {
 		return rep, err
 	}
 	if opt.DryRun {
 		return rep, nil
 	}
-	err = backupApply(ctx, rep, src, dst, opt, manifest)
+	err = backupApply(ctx, rep, src, dst, opt, manifest, dstJournal)
 	rep.End = time.Now()
 	if err != nil {
 		return rep, err
@@ -107,7 +112,7 @@ func fenceBackupStates(opt RunOptions, src, dst transport.FS) (CopyState, CopySt
 
 // fencePlan applies the rules that need the plan: an empty source under a
 // non-empty mirror, a mirror changed outside the tool, too many deletions.
-func fencePlan(rep *Report, opt RunOptions, dst transport.FS, dstState CopyState, manifest Manifest) error {
+func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifest, journal journal) error {
 	p := rep.Plan
 	t := p.Totals
 	// Missing DIRs on the source count as empty: a marker copied by hand
@@ -117,11 +122,7 @@ func fencePlan(rep *Report, opt RunOptions, dst transport.FS, dstState CopyState
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
 	if manifest != nil && !rep.Verdict.DiscardStale && dstState.Marker.Role == RoleMirror {
-		journal, err := readJournal(dst)
-		if err != nil {
-			return err
-		}
-		rep.MirrorChanges = excuse(manifest.Changed(p.dst), journal)
+		rep.MirrorChanges = excuse(manifest.Changed(p.dst), journal.Paths)
 		if len(rep.MirrorChanges) > 0 && !opt.OverwriteMirrorChanges {
 			return refuse("mirror-changed",
 				fmt.Sprintf("if users wrote to the mirror because it stood in for the source, save those files or make it the source with 'backup promote %s'/'swap %s'; to discard them (into the trash) run with --overwrite-mirror-changes", opt.Target, opt.Target),
@@ -133,7 +134,8 @@ func fencePlan(rep *Report, opt RunOptions, dst transport.FS, dstState CopyState
 			"the run would delete %d of the %d files on the mirror, more than --max-delete %s allows (%d)", t.Deletes, t.DestFiles, opt.MaxDelete, limit)
 	}
 	for _, a := range p.Actions {
-		if a.Op == OpUpdate && a.Why&^ChangeContent == 0 && a.Why != 0 {
+		// A file the last run could not prove (Recheck) may differ so.
+		if a.Op == OpUpdate && a.Why&^ChangeContent == 0 && a.Why != 0 && !p.Options.Recheck[a.Path] {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: content differed with equal size, mtime and mode (corruption on the mirror?); repaired from the source", a.Path))
 		}
 	}
@@ -152,51 +154,85 @@ func listPaths(paths []string, most int) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// backupApply runs the copy phase with a journal of what it is about to
-// change, so that a cut run's writes are not later mistaken for changes
-// made outside the tool, and re-records the manifest after any run that
-// got to its end, complete or not.
-func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt RunOptions, manifest Manifest) error {
+// backupApply runs the copy phase under the journal (see applyJournaled)
+// and, after any run that got to its end, complete or not, records in the
+// manifest what the run saw and wrote (recordRun). The journal goes only
+// when the run was complete: a run with errors leaves it, and the next run
+// excuses its paths and removes its temporaries.
+func backupApply(ctx context.Context, rep *Report, src, dst transport.FS, opt RunOptions, manifest Manifest, prev journal) error {
 	var trash *Trash
 	if !opt.NoTrash || rep.Verdict.DiscardStale || len(rep.MirrorChanges) > 0 {
 		trash = NewTrash(dst, rep.Start)
 	}
-	wrote := len(rep.Plan.Actions) > 0
-	if wrote {
-		if err := writeJournal(dst, rep.Plan); err != nil {
-			return err
-		}
-	}
-	err := runApply(ctx, rep, src, dst, trash, opt)
+	wrote := len(rep.Plan.Actions) > 0 || !prev.empty()
+	token := transport.NewTempToken()
+	err := applyJournaled(ctx, rep, src, dst, trash, opt, prev, token)
 	if ctx.Err() != nil {
 		return err // the journal stays; the next run excuses its paths
 	}
-	entries := rep.Plan.dst
-	if wrote {
-		var lerr error
-		if entries, lerr = listScope(dst, rep.Plan.Options.Dirs); lerr != nil {
-			return errors.Join(err, lerr)
-		}
-	}
 	// A run that changed nothing and learnt no hash leaves the manifest be.
-	unchanged := !wrote && manifest != nil && len(rep.Plan.sums) == 0
-	if unchanged {
+	if !wrote && manifest != nil && len(rep.Plan.sums) == 0 {
 		return err
 	}
-	if merr := writeManifest(dst, entries, sumsFor(rep.Plan, rep.Result, manifest)); merr != nil && err == nil {
+	if merr := writeManifest(dst, recordRun(rep.Plan, rep.Result, manifest)); merr != nil && err == nil {
 		err = merr
 	}
 	if wrote && err == nil {
-		err = removeJournal(dst)
+		err = settleJournal(dst, rep, prev, token)
 	}
 	return err
 }
 
+// applyJournaled runs the copy phase of rep.Plan onto dst under a journal
+// written before the first write: token, which names this run's
+// temporaries, and the paths it changes, added to what prev (a cut run's
+// journal) holds. The caller settles the journal once the run is recorded.
+func applyJournaled(ctx context.Context, rep *Report, src, dst transport.FS, trash *Trash, opt RunOptions, prev journal, token string) error {
+	if len(rep.Plan.Actions) > 0 {
+		if err := writeJournal(dst, prev.extend(token, rep.Plan)); err != nil {
+			return err
+		}
+	}
+	return runApply(ctx, rep, src, dst, trash, opt, token)
+}
+
+// settleJournal ends the journal of a run that got to its end and was
+// recorded: removed when the run was complete; else it keeps the tokens
+// (a failed copy's temporary may be left) and only the paths whose actions
+// failed, which may be half done: the next run excuses them once more.
+func settleJournal(dst transport.FS, rep *Report, prev journal, token string) error {
+	if rep.Err() == nil {
+		return removeJournal(dst)
+	}
+	j := journal{Temps: TempTokens{token: true}}
+	for t := range prev.Temps {
+		j.Temps[t] = true
+	}
+	for i := range rep.Plan.Actions {
+		a := &rep.Plan.Actions[i]
+		if rep.Result == nil || !rep.Result.done[a] {
+			j.Paths = append(j.Paths, journalPath(a))
+		}
+	}
+	return writeJournal(dst, j)
+}
+
+// readJournals reads the journals of both copies: the source's names the
+// temporaries a cut restore left there, which are not the users' files.
+func readJournals(src, dst transport.FS) (journal, journal, error) {
+	sj, err := readJournal(src)
+	if err != nil {
+		return sj, journal{}, err
+	}
+	dj, err := readJournal(dst)
+	return sj, dj, err
+}
+
 // listScope lists the DIRs of a copy, each with its root entry.
-func listScope(fsys transport.FS, dirs []string) ([]Entry, error) {
+func listScope(fsys transport.FS, dirs []string, own TempTokens) ([]Entry, error) {
 	var entries []Entry
 	for _, dir := range scopeDirs(dirs) {
-		t := ListTree(fsys, dir)
+		t := ListTree(fsys, dir, own)
 		if len(t.Errors) > 0 {
 			return nil, errors.Join(t.Errors...)
 		}

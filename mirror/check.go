@@ -11,7 +11,7 @@ import (
 
 // Difference is one path where two copies differ in content.
 type Difference struct {
-	Kind string `json:"kind"` // missing, extra, differ, type, link
+	Kind string `json:"kind"` // missing, extra, differ, type, link; unsure (check --mirror-only)
 	Path string `json:"path"`
 }
 
@@ -38,7 +38,11 @@ func Check(ctx context.Context, src, dst transport.FS, dirs []string, workers in
 
 // CheckProgress is Check counting the files it hashes in prog (may be nil).
 func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, workers int, prog *Progress) (*CheckReport, error) {
-	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog})
+	sj, dj, err := readJournals(src, dst)
+	if err != nil {
+		return nil, err
+	}
+	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog, SrcTemps: sj.Temps, DstTemps: dj.Temps})
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,9 @@ var ErrNoManifest = errors.New("no manifest: the mirror has had no complete run 
 // CheckManifest verifies the mirror fsys against the manifest its last
 // run left, without the source: every recorded path must be there with its
 // type and size, and files whose hash is known must still hash to it.
-// Files without a known hash are counted in Unverified.
+// Files without a known hash are counted in Unverified; files the run
+// could not prove equal to the source (see Trust) are "unsure"
+// differences: the next run compares them by content.
 func CheckManifest(ctx context.Context, fsys transport.FS, dirs []string, workers int) (*CheckReport, error) {
 	m, err := ReadManifest(fsys)
 	if err != nil {
@@ -24,10 +26,14 @@ func CheckManifest(ctx context.Context, fsys transport.FS, dirs []string, worker
 	if m == nil {
 		return nil, fmt.Errorf("%s: %w", fsys, ErrNoManifest)
 	}
+	j, err := readJournal(fsys)
+	if err != nil {
+		return nil, err
+	}
 	r := &CheckReport{}
 	var now []Entry
 	for _, dir := range scopeDirs(dirs) {
-		t := ListTree(fsys, dir)
+		t := ListTree(fsys, dir, j.Temps)
 		r.DestErrors = append(r.DestErrors, t.Errors...)
 		if t.Root != nil {
 			now = append(now, *t.Root)
@@ -46,6 +52,10 @@ func CheckManifest(ctx context.Context, fsys transport.FS, dirs []string, worker
 			r.Differences = append(r.Differences, Difference{Kind: "type", Path: e.Path})
 		case e.IsRegular() && old.Size != e.Size:
 			r.Differences = append(r.Differences, Difference{Kind: "differ", Path: e.Path})
+		case e.IsRegular() && old.Trust != Trusted:
+			// Copied while it changed, or too soon after a change: its
+			// hash is of what was written, which may not be the source's.
+			r.Differences = append(r.Differences, Difference{Kind: "unsure", Path: e.Path})
 		case e.IsRegular() && old.Sum != nil:
 			toHash = append(toHash, e)
 		case e.IsRegular():

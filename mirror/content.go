@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/mirrorfence/mirrorfence/transport"
 )
 
 // compareContent hashes both sides of every same-size file pair that the
-// merge could not tell apart by size (OpMeta placeholders on regular files),
-// turning them into updates where the content differs and dropping those
-// where nothing differs. Hash errors on the source are source read errors.
+// merge could not tell apart by size (OpMeta placeholders on regular files;
+// without Checksum only those in Recheck), turning them into updates where
+// the content differs and dropping those where nothing differs. Hash
+// errors on the source are source read errors.
 func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error {
 	var idx []int
 	for i, a := range p.Actions {
-		if a.Op == OpMeta && a.Src.IsRegular() {
+		if a.Op == OpMeta && a.Src.IsRegular() && (p.Options.Checksum || p.Options.Recheck[a.Path]) {
 			idx = append(idx, i)
 		}
 	}
@@ -38,6 +40,7 @@ func (p *Plan) compareContent(ctx context.Context, src, dst transport.FS) error 
 	})
 	wg.Go(func() { dstSums, dstErrs, cerr[1] = hashAll(ctx, dst, names, sizes, p.Options.Workers, nil) })
 	wg.Wait()
+	p.hashed = time.Now()
 	if err := errors.Join(cerr[:]...); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -48,6 +49,7 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			return err
 		}
 		after, err := ap.src.Lstat(a.Path)
+		readEnd := time.Now()
 		// A delta (not hashed) moved only the changed blocks: n is not the size.
 		short := hashed && n != before.Size
 		changed := err != nil || short || after.Size != before.Size || !after.ModTime.Equal(before.ModTime)
@@ -56,14 +58,26 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			last = errChanged
 			continue
 		}
-		if changed {
-			ap.warn("%s: %v %d times; the copy may be inconsistent and will be redone by the next run", a.Path, errChanged, ap.opt.Retries)
+		trust := Trusted
+		switch {
+		case changed:
+			trust = Torn
+			ap.warn("%s: %v %d times; the copy may be inconsistent and will be redone by the next run", DisplayName(a.Path), errChanged, ap.opt.Retries)
+		case racy(before.ModTime, readEnd):
+			trust = Racy
 		}
 		if err := ap.prepareInstall(tmp, before); err != nil {
 			_ = ap.dst.Remove(tmp)
 			return err
 		}
-		done := installed{tmp: tmp, a: a, n: n, sum: sum, whole: !changed && hashed}
+		w := Written{Info: before, Trust: trust}
+		w.Info.Size = n
+		if hashed {
+			w.Sum = &sum
+		} else {
+			w.Info.Size = before.Size // a delta was checked against the source's blocks
+		}
+		done := installed{tmp: tmp, a: a, n: n, written: w}
 		if ap.commit != nil {
 			return ap.commit.add(ctx, done)
 		}
@@ -96,7 +110,7 @@ func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n in
 		return "", 0, sum, err
 	}
 	defer r.Close()
-	tmp = transport.TempName(p)
+	tmp = ap.tempName(p)
 	w, err := ap.dst.Create(tmp, fi.Mode.Perm())
 	if err != nil {
 		return "", 0, sum, err
@@ -183,12 +197,22 @@ func (ap *applier) prepareInstall(tmp string, src transport.FileInfo) error {
 
 // installed is a file copied to its temporary name, ready to be renamed.
 type installed struct {
-	tmp   string
-	a     *Action
-	n     int64
-	sum   transport.Sum
-	whole bool // the source did not change while it was copied
+	tmp     string
+	a       *Action
+	n       int64   // bytes transferred
+	written Written // what the real name will hold
 }
+
+// racyWindow is how close to the moment it was read a file's mtime must
+// be for its size and mtime to prove nothing: a change within the same
+// mtime tick (whole seconds over SFTP, truncated) after the read would not
+// show. It also absorbs a little clock skew between the hosts.
+const racyWindow = 3 * time.Second
+
+// racy reports whether a file with mtime, read until readEnd, may have
+// changed since without its size and mtime showing it (git's "racily
+// clean" entries).
+func racy(mtime, readEnd time.Time) bool { return readEnd.Sub(mtime) < racyWindow }
 
 // finishInstall renames the temporary file over the real name, keeping
 // the replaced content in the trash, and counts the file.
@@ -207,9 +231,8 @@ func (ap *applier) finishInstall(f installed) error {
 	ap.mu.Lock()
 	ap.res.Files++
 	ap.res.Bytes += f.n
-	if f.whole {
-		ap.res.Sums[f.a.Path] = f.sum
-	}
+	ap.res.Written[f.a.Path] = f.written
+	ap.res.done[f.a] = true
 	ap.mu.Unlock()
 	ap.opt.Progress.Files.Add(1)
 	return nil
@@ -221,7 +244,7 @@ func (ap *applier) finishInstall(f installed) error {
 func (ap *applier) ownedLikeNew(dir string, src transport.FileInfo) bool {
 	ap.newOwnerOnce.Do(func() {
 		ap.newUID, ap.newGID = -1, -1
-		probe := transport.TempName(path.Join(dir, "owner-probe"))
+		probe := ap.tempName(path.Join(dir, "owner-probe"))
 		w, err := ap.dst.Create(probe, 0o600)
 		if err != nil {
 			return
@@ -252,7 +275,7 @@ func (ap *applier) keepOld(p string) error {
 // symlink makes a symlink under a temporary name and renames it over the
 // real name; the target is copied as it is, never followed.
 func (ap *applier) symlink(a *Action) error {
-	tmp := transport.TempName(a.Path)
+	tmp := ap.tempName(a.Path)
 	if err := ap.dst.Symlink(a.Src.Link, tmp); err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (ap *applier) copyDelta(p string, fi transport.FileInfo) (string, int64, er
 	if err != nil {
 		return "", 0, fmt.Errorf("%w: %v", errNoDelta, err)
 	}
-	tmp := transport.TempName(p)
+	tmp := ap.tempName(p)
 	patcher := ap.dst.(transport.Patcher)
 	if err := patcher.CloneFile(p, tmp); err != nil {
 		return "", 0, fmt.Errorf("%w: %v", errNoDelta, err)

@@ -217,26 +217,32 @@ func TestExcuse(t *testing.T) {
 	}
 }
 
-// TestJournalRoundTrip: the paths a run writes in its journal come back,
-// set-asides as subtrees, and excuse exactly what the run was changing.
+// TestJournalRoundTrip: the paths and temporary tokens a run writes in its
+// journal come back, set-asides as subtrees, a cut run's records are kept
+// by the next run's journal, and they excuse exactly what was changing.
 func TestJournalRoundTrip(t *testing.T) {
 	fsys := openLocal(t, t.TempDir())
 	p := &Plan{Actions: []Action{{Op: OpCopy, Path: "a/new"}, {Op: OpSetAside, Path: "c"}, {Op: OpDelete, Path: "name with \"quotes\"\n"}}}
-	if err := writeJournal(fsys, p); err != nil {
+	first, second := transport.NewTempToken(), transport.NewTempToken()
+	cut := journal{}.extend(first, &Plan{Actions: []Action{{Op: OpCopy, Path: "old"}}})
+	if err := writeJournal(fsys, cut.extend(second, p)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readJournal(fsys)
-	if err != nil || !slices.Equal(got, []string{"a/new", "c/", "name with \"quotes\"\n"}) {
-		t.Fatalf("journal %q, %v", got, err)
+	if err != nil || !slices.Equal(got.Paths, []string{"old", "a/new", "c/", "name with \"quotes\"\n"}) {
+		t.Fatalf("journal %q, %v", got.Paths, err)
 	}
-	if left := excuse([]string{"added: a/new", "removed: c/d", "changed: b"}, got); !slices.Equal(left, []string{"changed: b"}) {
+	if len(got.Temps) != 2 || !got.Temps[first] || !got.Temps[second] {
+		t.Fatalf("journal tokens %v, want %s and %s", got.Temps, first, second)
+	}
+	if left := excuse([]string{"added: a/new", "removed: c/d", "changed: b", "changed: old"}, got.Paths); !slices.Equal(left, []string{"changed: b"}) {
 		t.Fatalf("excused %q", left)
 	}
 	if err := removeJournal(fsys); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := readJournal(fsys); got != nil || err != nil {
-		t.Fatalf("after remove: %q, %v", got, err)
+	if got, err := readJournal(fsys); !got.empty() || err != nil {
+		t.Fatalf("after remove: %v, %v", got, err)
 	}
 }
 

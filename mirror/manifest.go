@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,29 @@ import (
 // ManifestFile records, on a mirror, what the last complete run left there.
 const ManifestFile = ".backup-manifest"
 
-const manifestHeader = "# backup-manifest v1: type mode size mtime-ns blake3 path"
+// The v2 header; v1 manifests (without the trust field) are read as well,
+// their entries trusted.
+const manifestHeader = "# backup-manifest v2: type mode size mtime-ns blake3 trust path"
+
+// Trust says how far a file's recorded size and mtime prove its content.
+type Trust uint8
+
+const (
+	// Trusted: copied whole from a source file that did not change while
+	// it was read, or hashed equal to it.
+	Trusted Trust = iota
+	// Racy: the source file had changed too shortly before it was read; a
+	// second change within the same mtime tick (a second over SFTP) would
+	// not show in size and mtime.
+	Racy
+	// Torn: the source file changed while it was copied; the copy may mix
+	// old and new content.
+	Torn
+)
+
+var trustNames = [...]string{"ok", "racy", "torn"}
+
+func (t Trust) String() string { return trustNames[t] }
 
 // ManifestEntry is one path of a manifest.
 type ManifestEntry struct {
@@ -26,7 +49,8 @@ type ManifestEntry struct {
 	Mode    fs.FileMode
 	Size    int64
 	ModTime time.Time
-	Sum     *transport.Sum // nil when not known
+	Sum     *transport.Sum // nil when not known; else the hash of what was written
+	Trust   Trust          // regular files: whether size and mtime prove the content
 }
 
 // Manifest maps paths in scope to what the mirror held there.
@@ -82,21 +106,25 @@ func ParseManifest(data []byte) (Manifest, error) {
 }
 
 func parseManifestLine(text string) (ManifestEntry, error) {
-	f := strings.SplitN(text, "\t", 6)
-	if len(f) != 6 {
-		return ManifestEntry{}, errors.New("want 6 tab-separated fields")
+	f := strings.Split(text, "\t")
+	if len(f) == 6 { // v1: no trust field
+		f = append(f[:5], "ok", f[5])
+	}
+	if len(f) != 7 {
+		return ManifestEntry{}, errors.New("want 7 tab-separated fields")
 	}
 	mode, err1 := strconv.ParseUint(f[1], 8, 32)
 	size, err2 := strconv.ParseInt(f[2], 10, 64)
 	ns, err3 := strconv.ParseInt(f[3], 10, 64)
-	name, err4 := strconv.Unquote(f[5])
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	name, err4 := strconv.Unquote(f[6])
+	trust, err5 := parseTrust(f[5])
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return ManifestEntry{}, err
 	}
 	if !fs.ValidPath(name) {
 		return ManifestEntry{}, fmt.Errorf("invalid path %q", name)
 	}
-	e := ManifestEntry{Path: name, Mode: fs.FileMode(mode) & fs.ModePerm, Size: size, ModTime: time.Unix(0, ns)}
+	e := ManifestEntry{Path: name, Mode: fs.FileMode(mode) & fs.ModePerm, Size: size, ModTime: time.Unix(0, ns), Trust: trust}
 	switch f[0] {
 	case "d":
 		e.Mode |= fs.ModeDir
@@ -116,6 +144,15 @@ func parseManifestLine(text string) (ManifestEntry, error) {
 	return e, nil
 }
 
+func parseTrust(s string) (Trust, error) {
+	for t, name := range trustNames {
+		if s == name {
+			return Trust(t), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown trust %q", s)
+}
+
 // Bytes returns the text form of the manifest, entries in walk order.
 func (m Manifest) Bytes(order []string) []byte {
 	var b bytes.Buffer
@@ -133,7 +170,7 @@ func (m Manifest) Bytes(order []string) []byte {
 		if e.Sum != nil {
 			sum = e.Sum.String()
 		}
-		fmt.Fprintf(&b, "%s\t%o\t%d\t%d\t%s\t%s\n", typ, e.Mode.Perm(), e.Size, e.ModTime.UnixNano(), sum, strconv.Quote(e.Path))
+		fmt.Fprintf(&b, "%s\t%o\t%d\t%d\t%s\t%s\t%s\n", typ, e.Mode.Perm(), e.Size, e.ModTime.UnixNano(), sum, e.Trust, strconv.Quote(e.Path))
 	}
 	return b.Bytes()
 }
@@ -172,21 +209,25 @@ func (m Manifest) Matches(e Entry) bool {
 	return ok && e.IsRegular() && old.Mode == e.Mode&(fs.ModeType|fs.ModePerm) && old.Size == e.Size && sameTime(old.ModTime, e.ModTime)
 }
 
-// writeManifest records entries, with the hashes known for them, as the
-// mirror's manifest.
-func writeManifest(fsys transport.FS, entries []Entry, sums func(e Entry) *transport.Sum) error {
-	m := make(Manifest, len(entries))
-	order := make([]string, 0, len(entries))
-	for _, e := range entries {
-		me := ManifestEntry{Path: e.Path, Mode: e.Mode & (fs.ModeType | fs.ModePerm), Size: e.Size, ModTime: e.ModTime}
-		if e.IsRegular() {
-			me.Sum = sums(e)
-		} else {
-			me.Size = 0
+// Untrusted returns the regular files whose size and mtime do not prove
+// their content (Racy, Torn): the next run compares them by content.
+func (m Manifest) Untrusted() map[string]bool {
+	out := map[string]bool{}
+	for p, e := range m {
+		if e.Trust != Trusted {
+			out[p] = true
 		}
-		m[e.Path] = me
-		order = append(order, e.Path)
 	}
+	return out
+}
+
+// writeManifest records m as the mirror's manifest, in walk order.
+func writeManifest(fsys transport.FS, m Manifest) error {
+	order := make([]string, 0, len(m))
+	for p := range m {
+		order = append(order, p)
+	}
+	slices.SortFunc(order, comparePaths)
 	var zb bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
 	if _, err := zw.Write(m.Bytes(order)); err != nil {

@@ -64,6 +64,15 @@ type Options struct {
 	Delete   bool     // plan the deletions that keep the destination exact
 	Owners   bool     // compare and set owners (when running as root)
 	Workers  int      // concurrent hashes; 0 means 8
+	// SrcTemps and DstTemps name the temporaries each copy's journal
+	// records: only those are left out of the listings (and cleaned up on
+	// the destination); any other name is a user's file.
+	SrcTemps, DstTemps TempTokens
+	// Recheck lists destination files whose size and mtime cannot be
+	// trusted (the manifest recorded them as copied while they changed,
+	// or too soon after a change): they are compared by content, as with
+	// Checksum.
+	Recheck map[string]bool
 	// Progress, when set, counts the files hashed to compare content.
 	Progress *Progress
 }
@@ -81,6 +90,7 @@ type Plan struct {
 
 	srcDirs map[string]Entry         // every source directory in scope, for metadata
 	sums    map[string]transport.Sum // content hashes seen equal on both sides
+	hashed  time.Time                // when those hashes were taken (see racy)
 	dst     []Entry                  // the destination in scope, as listed
 }
 
@@ -116,8 +126,8 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		}
 		var st, dt *Tree
 		var wg sync.WaitGroup
-		wg.Go(func() { st = ListTree(src, dir) })
-		wg.Go(func() { dt = ListTree(dst, dir) })
+		wg.Go(func() { st = ListTree(src, dir, opt.SrcTemps) })
+		wg.Go(func() { dt = ListTree(dst, dir, opt.DstTemps) })
 		wg.Wait()
 		p.SourceErrors = append(p.SourceErrors, st.Errors...)
 		p.DestErrors = append(p.DestErrors, dt.Errors...)
@@ -137,7 +147,7 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		}
 		p.merge(st, dt)
 	}
-	if opt.Checksum {
+	if opt.Checksum || len(opt.Recheck) > 0 {
 		if err := p.compareContent(ctx, src, dst); err != nil {
 			return nil, err
 		}
@@ -267,7 +277,7 @@ func (p *Plan) compare(s, d *Entry) (dirSetAside bool) {
 			p.add(Action{Op: OpUpdate, Path: s.Path, Src: s, Dst: d, Why: meta | ChangeSize})
 		case !p.Options.Checksum && meta&ChangeTime != 0:
 			p.add(Action{Op: OpUpdate, Path: s.Path, Src: s, Dst: d, Why: meta})
-		case p.Options.Checksum || meta != 0:
+		case p.Options.Checksum || p.Options.Recheck[s.Path] || meta != 0:
 			// With --checksum, compareContent turns this into an update
 			// when the content differs, or drops it when nothing does.
 			p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta})

@@ -35,7 +35,12 @@ func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (
 			return rep, err
 		}
 	}
-	plan, err := MakePlan(ctx, mirror, source, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: opt.Delete, Owners: opt.Owners, Workers: opt.Workers})
+	mJournal, sJournal, err := readJournals(mirror, source)
+	if err != nil {
+		return rep, err
+	}
+	plan, err := MakePlan(ctx, mirror, source, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: opt.Delete, Owners: opt.Owners, Workers: opt.Workers,
+		SrcTemps: mJournal.Temps, DstTemps: sJournal.Temps})
 	if err != nil {
 		return rep, err
 	}
@@ -54,8 +59,12 @@ func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (
 	if !opt.NoTrash {
 		trash = NewTrash(source, rep.Start)
 	}
-	err = runApply(ctx, rep, mirror, source, trash, opt)
+	token := transport.NewTempToken()
+	err = applyJournaled(ctx, rep, mirror, source, trash, opt, sJournal, token)
 	rep.End = time.Now()
+	if err == nil && (len(plan.Actions) > 0 || !sJournal.empty()) {
+		err = settleJournal(source, rep, sJournal, token)
+	}
 	if err == nil {
 		err = rep.Err()
 	}

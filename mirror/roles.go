@@ -171,11 +171,11 @@ func swapMarkers(src, dst transport.FS, demoted, promoted *Marker, dirs []string
 	if err := dst.Remove(ManifestFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	entries, err := listScope(src, dirs)
+	entries, err := listScope(src, dirs, nil)
 	if err != nil {
 		return err
 	}
-	if err := writeManifest(src, entries, sumsFor(&Plan{}, nil, old)); err != nil {
+	if err := writeManifest(src, manifestOf(entries, old)); err != nil {
 		return err
 	}
 	return restoreRootTime(dst, src, dirs)

@@ -141,12 +141,12 @@ func ReadCopyState(fsys transport.FS) (CopyState, error) {
 // runApply runs the copy phase of a run inside the freeze (see freeze; a
 // run that has not frozen yet freezes here), times it against the freeze
 // window, thaws, and records the result in rep.
-func runApply(ctx context.Context, rep *Report, src, dst transport.FS, trash *Trash, opt RunOptions) error {
+func runApply(ctx context.Context, rep *Report, src, dst transport.FS, trash *Trash, opt RunOptions, token string) error {
 	if err := rep.freeze(ctx, opt); err != nil {
 		return err
 	}
 	opt.Progress.startCopy(rep.Plan.Totals)
-	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress})
+	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress, TempToken: token})
 	rep.CopyTime = time.Since(rep.frozen)
 	rep.Result = res
 	rep.thaw(ctx, opt)
@@ -186,24 +186,5 @@ func (rep *Report) thaw(ctx context.Context, opt RunOptions) {
 	rep.hooked = false
 	if err := opt.Hooks.After(context.WithoutCancel(ctx)); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("after hook: %v", err))
-	}
-}
-
-// sumsFor returns the content hash known for a mirror entry: learnt in this
-// run, or carried from the previous manifest when the entry is unchanged.
-func sumsFor(p *Plan, res *Result, old Manifest) func(e Entry) *transport.Sum {
-	return func(e Entry) *transport.Sum {
-		if res != nil {
-			if s, ok := res.Sums[e.Path]; ok {
-				return &s
-			}
-		}
-		if s, ok := p.sums[e.Path]; ok {
-			return &s
-		}
-		if old != nil && old.Matches(e) {
-			return old[e.Path].Sum
-		}
-		return nil
 	}
 }

@@ -34,6 +34,23 @@ type Tree struct {
 	Errors  []error  // directories or links that could not be read
 }
 
+// TempTokens are the tokens of the runs whose temporaries may be left in a
+// copy, as its journal recorded them. Inside the DIRs only a name carrying
+// one of them is a temporary (removed by the next run); every other name
+// is the users', whatever it looks like, and is mirrored.
+type TempTokens map[string]bool
+
+// owns reports whether base, an entry of directory dir, is a temporary the
+// tool made: one with a recorded token, or any temporary-looking name at
+// the copy's root, where every ".backup-" name is the tool's.
+func (tt TempTokens) owns(dir, base string) bool {
+	if dir == "." && transport.IsTemp(base) {
+		return true
+	}
+	token, ok := transport.TempToken(base)
+	return ok && tt[token]
+}
+
 // listConcurrency bounds the directory reads in flight: over SFTP each is a
 // round trip, so several at once hide the latency.
 const listConcurrency = 16
@@ -41,9 +58,11 @@ const listConcurrency = 16
 // ListTree walks dir (a relative path; "." for the whole root) in fsys. A
 // dir that does not exist gives a Tree with a nil Root and no error;
 // unreadable directories are recorded in Tree.Errors and the walk goes on.
-// Reserved names at the copy's root and temporary files are left out.
-func ListTree(fsys transport.FS, dir string) *Tree {
-	w := &walker{fsys: fsys, sem: make(chan struct{}, listConcurrency)}
+// Reserved names at the copy's root and the temporaries of the runs that
+// own records (see TempTokens) are left out; those temporaries are
+// returned in Tree.Temps.
+func ListTree(fsys transport.FS, dir string, own TempTokens) *Tree {
+	w := &walker{fsys: fsys, own: own, sem: make(chan struct{}, listConcurrency)}
 	tree := &Tree{}
 	fi, err := fsys.Lstat(dir)
 	switch {
@@ -85,7 +104,7 @@ func (w *walker) listWhole(dir string, tree *Tree) bool {
 		top, _, _ := strings.Cut(e.Path, "/")
 		switch {
 		case dir == "." && strings.HasPrefix(top, ReservedPrefix):
-		case transport.IsTemp(e.Name):
+		case w.own.owns(parent(e.Path), e.Name):
 			w.temps = append(w.temps, e.Path)
 		default:
 			tree.Entries = append(tree.Entries, Entry{Path: e.Path, FileInfo: e.FileInfo, Link: e.Link})
@@ -96,6 +115,7 @@ func (w *walker) listWhole(dir string, tree *Tree) bool {
 
 type walker struct {
 	fsys  transport.FS
+	own   TempTokens
 	sem   chan struct{}
 	mu    sync.Mutex
 	errs  []error
@@ -137,7 +157,7 @@ func (w *walker) subtree(dir string) []Entry {
 			w.fail(&fs.PathError{Op: "readdir", Path: p, Err: fs.ErrInvalid})
 			continue
 		}
-		if transport.IsTemp(fi.Name) {
+		if w.own.owns(dir, fi.Name) {
 			w.mu.Lock()
 			w.temps = append(w.temps, p)
 			w.mu.Unlock()

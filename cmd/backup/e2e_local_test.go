@@ -166,22 +166,6 @@ func TestRestoreFillsReplacementDisk(t *testing.T) {
 	}
 }
 
-// TestInterruptedRunLeftoversCleaned: temporaries of a cut run are not
-// mirrored and are removed by the next run.
-func TestInterruptedRunLeftoversCleaned(t *testing.T) {
-	w := newWorld(t, "detrend", "tests")
-	makeTree(t, w.src)
-	w.mustRun(0, "init", "elixir")
-	w.mustRun(0, "backup", "elixir")
-	tmp := filepath.Join(w.dst, "detrend/.backup-tmp-0123456789ab-frame.fits")
-	writeFile(t, tmp, "half a file")
-	w.mustRun(0, "backup", "elixir")
-	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
-		t.Fatalf("temporary not cleaned: %v", err)
-	}
-	w.assertSame()
-}
-
 // TestTypeChanges: a file that became a directory and the reverse.
 func TestTypeChanges(t *testing.T) {
 	w := newWorld(t, "detrend")
