@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/backup
 
-.PHONY: all build test test-race vet demo bench fuzz clean
+.PHONY: all build test test-unpriv test-race vet demo bench fuzz clean
 
 all: build
 
@@ -13,6 +13,12 @@ build:
 # 127.0.0.x, rsync as the oracle).
 test: vet
 	$(GO) test -count=1 -timeout 15m ./...
+
+# The permission cases (tests named TestPerm...) once more as a user
+# without root privileges, who can be denied a read; run as root, it
+# creates that user (backuptest) when missing.
+test-unpriv:
+	GO=$(GO) ./scripts/test-unpriv.sh
 
 test-race:
 	$(GO) test -race -count=1 -timeout 20m ./...
