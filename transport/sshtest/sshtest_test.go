@@ -2,7 +2,9 @@ package sshtest
 
 import (
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,20 @@ func TestCutConnections(t *testing.T) {
 	}
 	if out, err := sshRun(t, s, "sshtest", "true"); err != nil {
 		t.Fatalf("after cut: %v: %s", err, out)
+	}
+}
+
+// TestPermUnprivilegedHost: as a user without root privileges (the
+// unprivileged pass), sshd runs as that user and logs that user in, so the
+// permission cases can be tested over SSH too.
+func TestPermUnprivilegedHost(t *testing.T) {
+	testenv.Unprivileged(t)
+	s := Start(t, "uhane")
+	out, err := sshRun(t, s, "uhane", "id -u")
+	if err != nil {
+		t.Fatalf("ssh as %s: %v: %s", s.User, err, out)
+	}
+	if want := strconv.Itoa(os.Getuid()) + "\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("session runs as %q, want uid %s", out, want)
 	}
 }
