@@ -2,11 +2,13 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -145,9 +147,24 @@ type sftpWriter struct {
 func (w *sftpWriter) Write(b []byte) (int, error) {
 	n, err := w.f.Write(b)
 	if err != nil {
-		return n, w.fs.pathErr("write", w.name, err)
+		return n, w.fs.pathErr("write", w.name, w.fs.diskFull(w.name, err))
 	}
 	return n, nil
+}
+
+// diskFull names a full disk: SFTP v3 reports ENOSPC as a bare "Failure",
+// so on that status the free space of the file system is asked for
+// (statvfs@openssh.com), and an empty one makes the error ENOSPC.
+func (f *sftpFS) diskFull(name string, err error) error {
+	var se *sftp.StatusError
+	if !errors.As(err, &se) || se.Code != fxFailure {
+		return err
+	}
+	st, serr := f.c.sftp.StatVFS(f.abs(path.Dir(name)))
+	if serr != nil || (st.Bavail*st.Frsize >= 1<<20 && st.Favail > 0) {
+		return err // room left: some other failure
+	}
+	return &kindError{kind: syscall.ENOSPC, err: fmt.Errorf("%w (%s)", syscall.ENOSPC, err)}
 }
 
 // ReadFrom copies r to the file with concurrent writes. Errors of r are
@@ -159,7 +176,7 @@ func (w *sftpWriter) ReadFrom(r io.Reader) (int64, error) {
 		return n, err
 	}
 	if err != nil {
-		return n, w.fs.pathErr("write", w.name, err)
+		return n, w.fs.pathErr("write", w.name, w.fs.diskFull(w.name, err))
 	}
 	return n, nil
 }
@@ -175,7 +192,11 @@ func (w *sftpWriter) Sync() error {
 }
 
 func (w *sftpWriter) Close() error {
-	return w.fs.pathErr("close", w.name, w.f.Close())
+	err := w.f.Close()
+	if err != nil {
+		err = w.fs.diskFull(w.name, err)
+	}
+	return w.fs.pathErr("close", w.name, err)
 }
 
 // Chmod sets the mode of name; a symlink is followed, but only to a target
