@@ -286,6 +286,11 @@ func (ap *applier) fixDirs() {
 		if a.Op == OpMeta && a.Src.IsDir() {
 			metaOf[a.Path] = a
 		}
+		if a.Op == OpMkdir && ap.p.Options.Owners {
+			// A new directory is owned by whoever made it: as root, it
+			// gets the source's owner like every file (rsync -a).
+			dirs[a.Path] |= ChangeOwner
+		}
 	}
 	paths := make([]string, 0, len(dirs))
 	for p := range dirs {

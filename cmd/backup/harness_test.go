@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,7 +123,7 @@ func needRsync(t testing.TB) string {
 }
 
 // snapshot records every path under root (the tool's own files included)
-// with type, mode, size, mtime and content hash, to prove a refused or
+// with type, mode, size, mtime, owner and content hash, to prove a refused or
 // dry run changed nothing at all.
 func snapshot(t *testing.T, root string) map[string]string {
 	t.Helper()
@@ -137,6 +138,9 @@ func snapshot(t *testing.T, root string) map[string]string {
 		}
 		rel, _ := filepath.Rel(root, p)
 		desc := fmt.Sprintf("%v %d %d", fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			desc += fmt.Sprintf(" %d:%d", st.Uid, st.Gid) // owners too
+		}
 		switch {
 		case fi.Mode().IsRegular():
 			data, err := os.ReadFile(p)
