@@ -17,6 +17,9 @@ type ApplyOptions struct {
 	Trash   *Trash // where deleted and replaced entries go; nil deletes for real
 	Workers int    // concurrent file transfers; 0 means 8
 	Retries int    // copies of a file that changed while it was copied; 0 means 3
+	// KeepZeros writes runs of zeros as data; by default a file larger
+	// than smallFile is copied sparse (its zero blocks left as holes).
+	KeepZeros bool
 	// TempToken goes into the name of every temporary the run makes; the
 	// caller records it (the journal) before Apply, so that only these
 	// names are ever removed as temporaries. Empty: a fresh one.

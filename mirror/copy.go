@@ -116,7 +116,11 @@ func (ap *applier) copyToTemp(p string, fi transport.FileInfo) (tmp string, n in
 		return "", 0, sum, err
 	}
 	h := blake3.New()
-	n, err = copyHashing(w, r, h, fi.Size)
+	if hw, ok := w.(transport.HoleWriter); ok && fi.Size > smallFile && !ap.opt.KeepZeros {
+		n, err = copySparse(hw, r, h)
+	} else {
+		n, err = copyHashing(w, r, h, fi.Size)
+	}
 	ap.opt.Progress.Bytes.Add(n)
 	copy(sum[:], h.Sum(nil))
 	switch {

@@ -35,6 +35,7 @@ type RunOptions struct {
 	LockStale              time.Duration // a foreign host's lock older than this is stale; 0 means 24h
 	Workers                int
 	Owners                 bool
+	Sparse                 bool          // copy runs of zeros as holes (the sparse setting, on by default)
 	Hooks                  Hooks         // may be nil; Backup runs Before once it holds the lock, before planning
 	Window                 time.Duration // the freeze window the copy must fit in, from the end of Before; 0 means none
 	Progress               *Progress
@@ -146,7 +147,7 @@ func runApply(ctx context.Context, rep *Report, src, dst transport.FS, trash *Tr
 		return err
 	}
 	opt.Progress.startCopy(rep.Plan.Totals)
-	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress, TempToken: token})
+	res, err := Apply(ctx, rep.Plan, src, dst, ApplyOptions{Trash: trash, Workers: opt.Workers, Progress: opt.Progress, TempToken: token, KeepZeros: !opt.Sparse})
 	rep.CopyTime = time.Since(rep.frozen)
 	rep.Result = res
 	rep.thaw(ctx, opt)

@@ -53,6 +53,7 @@ type RunSettings struct {
 	LockStale      *time.Duration // lock_stale: age after which another host's lock is stale
 	Workers        *int           // workers: concurrent transfers, 1 to 1024
 	Checksum       *bool          // checksum: compare content by BLAKE3
+	Sparse         *bool          // sparse: leave runs of zeros as holes in copies (default true)
 }
 
 // SSHSettings are the [ssh] table. Relative paths are relative to the
@@ -186,6 +187,7 @@ func (s *Settings) For(target string) RunSettings {
 	r.LockStale = pick(t.LockStale, r.LockStale)
 	r.Workers = pick(t.Workers, r.Workers)
 	r.Checksum = pick(t.Checksum, r.Checksum)
+	r.Sparse = pick(t.Sparse, r.Sparse)
 	return r
 }
 

@@ -72,13 +72,11 @@ func (d *decoder) run(m map[string]any, at toml.Key, r *RunSettings) {
 		case "workers":
 			r.Workers = d.workers(key, v)
 		case "checksum":
-			if b, ok := v.(bool); ok {
-				r.Checksum = &b
-			} else {
-				d.fail(key, "want true or false, got %s", typeName(v))
-			}
+			r.Checksum = d.boolean(key, v)
+		case "sparse":
+			r.Sparse = d.boolean(key, v)
 		default:
-			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers or checksum)")
+			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers, checksum or sparse)")
 		}
 	}
 }
@@ -266,4 +264,14 @@ func keyLine(data []byte, key toml.Key) int {
 		return pe.Position.Line
 	}
 	return 0
+}
+
+// boolean decodes true or false.
+func (d *decoder) boolean(key toml.Key, v any) *bool {
+	b, ok := v.(bool)
+	if !ok {
+		d.fail(key, "want true or false, got %s", typeName(v))
+		return nil
+	}
+	return &b
 }

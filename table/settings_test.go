@@ -131,6 +131,8 @@ func TestParseSettingsErrors(t *testing.T) {
 			[]string{`f.toml:2: defaults.window: "-1s": want a duration above zero`}},
 		{"checksum as string", "[defaults]\nchecksum = \"yes\"\n",
 			[]string{"f.toml:2: defaults.checksum: want true or false, got a string"}},
+		{"sparse as number", "[targets.elixir]\nsparse = 0\n",
+			[]string{"f.toml:2: targets.elixir.sparse: want true or false, got an integer"}},
 		{"workers as string", "[defaults]\nworkers = \"8\"\n",
 			[]string{"f.toml:2: defaults.workers: want a whole number from 1 to 1024, got a string"}},
 		{"workers zero", "[defaults]\nworkers = 0\n",

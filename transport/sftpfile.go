@@ -181,6 +181,22 @@ func (w *sftpWriter) ReadFrom(r io.Reader) (int64, error) {
 	return n, nil
 }
 
+// WriteAt writes b at offset off; what lies before it and was never
+// written stays a hole where the server's file system has them.
+func (w *sftpWriter) WriteAt(b []byte, off int64) (int, error) {
+	n, err := w.f.WriteAt(b, off)
+	if err != nil {
+		return n, w.fs.pathErr("write", w.name, w.fs.diskFull(w.name, err))
+	}
+	return n, nil
+}
+
+// Truncate sets the file's size (SSH_FXP_FSETSTAT), extending it with a
+// hole when it grows.
+func (w *sftpWriter) Truncate(size int64) error {
+	return w.fs.pathErr("truncate", w.name, w.f.Truncate(size))
+}
+
 // Sync uses fsync@openssh.com; a server without it gets nothing to do.
 func (w *sftpWriter) Sync() error {
 	err := w.f.Sync()

@@ -69,6 +69,7 @@ func runOptions(e *env, t *table.Target, command string) (mirror.RunOptions, err
 		LockStale:      valueOr(rs.LockStale, 0),
 		Workers:        flagOr(e.c, "workers", rs.Workers, e.c.Int),
 		Owners:         isRoot(),
+		Sparse:         valueOr(rs.Sparse, true),
 		Window:         valueOr(rs.Window, 0),
 		Progress:       &mirror.Progress{},
 		Command:        command + " " + t.Name,
