@@ -29,14 +29,15 @@ type ApplyOptions struct {
 
 // Result is what a run did.
 type Result struct {
-	Files    int      `json:"files"`   // files copied or updated
-	Bytes    int64    `json:"bytes"`   // bytes written
-	Dirs     int      `json:"dirs"`    // directories created
-	Links    int      `json:"links"`   // symlinks made
-	Meta     int      `json:"meta"`    // metadata-only changes
-	Deleted  int      `json:"deleted"` // files and links deleted (or moved to the trash)
-	Warnings []string `json:"warnings,omitempty"`
-	Errors   []error  `json:"-"`
+	Files     int      `json:"files"`     // files copied or updated
+	Bytes     int64    `json:"bytes"`     // bytes written
+	Dirs      int      `json:"dirs"`      // directories created
+	Links     int      `json:"links"`     // symlinks made
+	Hardlinks int      `json:"hardlinks"` // hard links made
+	Meta      int      `json:"meta"`      // metadata-only changes
+	Deleted   int      `json:"deleted"`   // files and links deleted (or moved to the trash)
+	Warnings  []string `json:"warnings,omitempty"`
+	Errors    []error  `json:"-"`
 	// DeletesSkipped is set when deletions were held back because a read
 	// or a transfer failed.
 	DeletesSkipped bool `json:"deletes_skipped,omitempty"`
@@ -84,6 +85,7 @@ func Apply(ctx context.Context, p *Plan, src, dst transport.FS, opt ApplyOptions
 	if err := ap.transfer(ctx); err != nil {
 		return ap.res, err
 	}
+	ap.linkAll(ctx)
 	ap.deleteAll()
 	ap.fixDirs()
 	return ap.res, ctx.Err()

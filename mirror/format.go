@@ -19,6 +19,11 @@ func (a *Action) Flags() string {
 		return "*deleting  "
 	case OpCleanup:
 		return "*cleanup   "
+	case OpHardlink: // rsync -H: "hf", the link's target after "=>"
+		if a.Dst == nil {
+			return "hf+++++++++"
+		}
+		return "hf........."
 	}
 	e := a.Src
 	kind := byte('f')
@@ -83,6 +88,9 @@ func (p *Plan) WriteItemized(w io.Writer) error {
 		if a.Op == OpSymlink {
 			name += " -> " + DisplayName(a.Src.Link)
 		}
+		if a.Op == OpHardlink {
+			name += " => " + DisplayName(a.LinkTo)
+		}
 		ew.printf("%s %s\n", a.Flags(), name)
 	}
 	for _, warn := range p.Warnings {
@@ -97,6 +105,9 @@ func (p *Plan) WriteItemized(w io.Writer) error {
 	t := p.Totals
 	ew.printf("total: %d files (%s) to copy, %d dirs to create, %d links, %d metadata changes, %d deletions (%s)\n",
 		t.Files, HumanBytes(t.Bytes), t.Dirs, t.Links, t.Meta, t.Deletes, HumanBytes(t.DeleteBytes))
+	if t.Hardlinks > 0 {
+		ew.printf("total: %d hard links to make\n", t.Hardlinks)
+	}
 	if len(p.SourceErrors) > 0 && t.Deletes > 0 {
 		ew.printf("note: no deletion will happen because the source could not be read completely\n")
 	}
@@ -122,7 +133,7 @@ type JSONAction struct {
 	Flags string `json:"flags"`
 	Type  string `json:"type"` // file, dir, symlink
 	Size  int64  `json:"size,omitempty"`
-	Link  string `json:"link,omitempty"`
+	Link  string `json:"link,omitempty"` // a symlink's target; a hard link's first member
 }
 
 // JSON returns the plan in its machine-readable form.
@@ -146,6 +157,9 @@ func (p *Plan) JSON() JSONPlan {
 			default:
 				ja.Size = e.Size
 			}
+		}
+		if a.Op == OpHardlink {
+			ja.Link = a.LinkTo
 		}
 		out.Actions = append(out.Actions, ja)
 	}

@@ -23,9 +23,10 @@ const (
 	OpSetAside               // move an entry of another type out of the way first
 	OpDelete                 // delete what the source no longer has
 	OpCleanup                // remove a temporary file left by a cut run
+	OpHardlink               // make a file a hard link of another (Action.LinkTo)
 )
 
-var opNames = [...]string{"", "mkdir", "copy", "update", "symlink", "meta", "set-aside", "delete", "cleanup"}
+var opNames = [...]string{"", "mkdir", "copy", "update", "symlink", "meta", "set-aside", "delete", "cleanup", "hardlink"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -42,6 +43,9 @@ type Action struct {
 	Dst  *Entry         // the destination entry it replaces or changes; nil when new
 	Why  Change         // what differs, for updates and metadata changes
 	Sum  *transport.Sum // the source content hash, when the plan computed it
+	// LinkTo is, for OpHardlink, the path of the first member of the
+	// file's hard-link group, which the link is made to.
+	LinkTo string
 }
 
 // Change is a set of differences between a source and a destination entry.
@@ -73,6 +77,9 @@ type Options struct {
 	// or too soon after a change): they are compared by content, as with
 	// Checksum.
 	Recheck map[string]bool
+	// HardLinks keeps the source's hard links as hard links on the
+	// destination (the destination can make them).
+	HardLinks bool
 	// Progress, when set, counts the files hashed to compare content.
 	Progress *Progress
 }
@@ -92,6 +99,10 @@ type Plan struct {
 	sums    map[string]transport.Sum // content hashes seen equal on both sides
 	hashed  time.Time                // when those hashes were taken (see racy)
 	dst     []Entry                  // the destination in scope, as listed
+	linked  []*Entry                 // source files with more than one link, in walk order
+	// srcOfLinked is the source entry of each path whose destination file
+	// has more than one link, to undo links the source no longer has.
+	srcOfLinked map[string]*Entry
 }
 
 // Totals sums up a plan.
@@ -100,6 +111,7 @@ type Totals struct {
 	Bytes       int64 `json:"bytes"`        // bytes those files hold
 	Dirs        int   `json:"dirs"`         // directories to create
 	Links       int   `json:"links"`        // symlinks to create or change
+	Hardlinks   int   `json:"hardlinks"`    // files to make hard links of others
 	Meta        int   `json:"meta"`         // metadata-only changes
 	Deletes     int   `json:"deletes"`      // files and links to delete (directories not counted)
 	DeleteBytes int64 `json:"delete_bytes"` // bytes those files hold
@@ -119,7 +131,7 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 	if opt.Workers <= 0 {
 		opt.Workers = 8
 	}
-	p := &Plan{From: src.String(), To: dst.String(), Options: opt, srcDirs: map[string]Entry{}, sums: map[string]transport.Sum{}}
+	p := &Plan{From: src.String(), To: dst.String(), Options: opt, srcDirs: map[string]Entry{}, sums: map[string]transport.Sum{}, srcOfLinked: map[string]*Entry{}}
 	for _, dir := range opt.Dirs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -152,6 +164,9 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 			return nil, err
 		}
 	}
+	if opt.HardLinks {
+		p.keepHardLinks()
+	}
 	p.sum()
 	return p, nil
 }
@@ -164,12 +179,15 @@ func (p *Plan) merge(st, dt *Tree) {
 		dsts = append([]Entry{*dt.Root}, dt.Entries...)
 	}
 	setAside := "" // a destination directory moved away: skip what was inside
-	for _, e := range srcs {
+	for k, e := range srcs {
 		if !e.IsDir() {
 			p.Totals.SourceFiles++
 		}
 		if e.IsRegular() {
 			p.Totals.SourceBytes += e.Size
+			if e.Nlink > 1 {
+				p.linked = append(p.linked, &srcs[k])
+			}
 		}
 	}
 	for _, e := range dsts {
@@ -206,6 +224,9 @@ func (p *Plan) merge(st, dt *Tree) {
 			p.remove(&dsts[j])
 			j++
 		default:
+			if dsts[j].IsRegular() && dsts[j].Nlink > 1 {
+				p.srcOfLinked[dsts[j].Path] = &srcs[i]
+			}
 			if p.compare(&srcs[i], &dsts[j]) {
 				setAside = dsts[j].Path
 			}
@@ -331,6 +352,8 @@ func (p *Plan) sum() {
 			t.Bytes += a.Src.Size
 		case OpSymlink:
 			t.Links++
+		case OpHardlink:
+			t.Hardlinks++
 		case OpMeta:
 			t.Meta++
 		case OpDelete, OpSetAside:

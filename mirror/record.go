@@ -41,6 +41,14 @@ func recordRun(p *Plan, res *Result, old Manifest) Manifest {
 			m[a.Path] = e
 		}
 	}
+	for i := range p.Actions { // a link holds what its group's first member holds
+		if a := &p.Actions[i]; a.Op == OpHardlink && res != nil && res.done[a] {
+			if e, ok := m[a.LinkTo]; ok {
+				e.Path = a.Path
+				m[a.Path] = e
+			}
+		}
+	}
 	for path, sum := range p.sums { // hashed equal on both sides while planning
 		if e, ok := m[path]; ok && e.Mode.IsRegular() {
 			e.Sum = &sum

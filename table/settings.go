@@ -54,6 +54,7 @@ type RunSettings struct {
 	Workers        *int           // workers: concurrent transfers, 1 to 1024
 	Checksum       *bool          // checksum: compare content by BLAKE3
 	Sparse         *bool          // sparse: leave runs of zeros as holes in copies (default true)
+	HardLinks      *bool          // hard_links: keep hard links as hard links (default true)
 }
 
 // SSHSettings are the [ssh] table. Relative paths are relative to the
@@ -188,6 +189,7 @@ func (s *Settings) For(target string) RunSettings {
 	r.Workers = pick(t.Workers, r.Workers)
 	r.Checksum = pick(t.Checksum, r.Checksum)
 	r.Sparse = pick(t.Sparse, r.Sparse)
+	r.HardLinks = pick(t.HardLinks, r.HardLinks)
 	return r
 }
 

@@ -75,8 +75,10 @@ func (d *decoder) run(m map[string]any, at toml.Key, r *RunSettings) {
 			r.Checksum = d.boolean(key, v)
 		case "sparse":
 			r.Sparse = d.boolean(key, v)
+		case "hard_links":
+			r.HardLinks = d.boolean(key, v)
 		default:
-			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers, checksum or sparse)")
+			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers, checksum, sparse or hard_links)")
 		}
 	}
 }

@@ -26,6 +26,10 @@ type FileInfo struct {
 	ModTime time.Time   // modification time, nanoseconds where the endpoint has them
 	UID     int         // owner, -1 when the endpoint does not say
 	GID     int         // group, -1 when the endpoint does not say
+	// Nlink is the number of hard links, 0 when the endpoint does not say
+	// (SFTP); entries with the same Dev and Ino are one file.
+	Nlink    uint64
+	Dev, Ino uint64
 }
 
 // IsDir reports whether the entry is a directory.

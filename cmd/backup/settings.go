@@ -70,6 +70,7 @@ func runOptions(e *env, t *table.Target, command string) (mirror.RunOptions, err
 		Workers:        flagOr(e.c, "workers", rs.Workers, e.c.Int),
 		Owners:         isRoot(),
 		Sparse:         valueOr(rs.Sparse, true),
+		HardLinks:      valueOr(rs.HardLinks, true),
 		Window:         valueOr(rs.Window, 0),
 		Progress:       &mirror.Progress{},
 		Command:        command + " " + t.Name,
