@@ -329,5 +329,10 @@ func (ap *applier) setMeta(p string, s *Entry, why Change) error {
 			return err
 		}
 	}
+	if why&ChangeXattr != 0 && !s.IsSymlink() {
+		if err := ap.setXattrs(p, s.Path); err != nil {
+			return err
+		}
+	}
 	return ap.dst.Chtimes(p, s.ModTime)
 }

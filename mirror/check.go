@@ -42,7 +42,7 @@ func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, wo
 	if err != nil {
 		return nil, err
 	}
-	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog, HardLinks: true, SrcTemps: sj.Temps, DstTemps: dj.Temps})
+	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog, HardLinks: true, Xattrs: true, SrcTemps: sj.Temps, DstTemps: dj.Temps})
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +66,10 @@ func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, wo
 			kind = "type"
 		case OpHardlink:
 			kind = "hardlink" // not linked as on the source
+		case OpMeta:
+			if a.Why&ChangeXattr != 0 {
+				kind = "xattrs"
+			}
 		}
 		if kind != "" {
 			r.Differences = append(r.Differences, Difference{Kind: kind, Path: a.Path})

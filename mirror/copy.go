@@ -70,6 +70,10 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			_ = ap.dst.Remove(tmp)
 			return err
 		}
+		if err := ap.setNewXattrs(tmp, a.Path); err != nil {
+			_ = ap.dst.Remove(tmp)
+			return err
+		}
 		w := Written{Info: before, Trust: trust}
 		w.Info.Size = n
 		if hashed {

@@ -52,6 +52,9 @@ func (a *Action) Flags() string {
 	if a.Why&ChangeOwner != 0 {
 		b[7] = 'g'
 	}
+	if a.Why&ChangeXattr != 0 {
+		b[10] = 'x'
+	}
 	return string(b)
 }
 
@@ -96,6 +99,9 @@ func (p *Plan) WriteItemized(w io.Writer) error {
 	for _, warn := range p.Warnings {
 		ew.printf("warning: %s\n", DisplayName(warn))
 	}
+	for _, note := range p.Notes {
+		ew.printf("note: %s\n", DisplayName(note))
+	}
 	for _, err := range p.SourceErrors {
 		ew.printf("error: source: %s\n", DisplayName(err.Error()))
 	}
@@ -122,6 +128,7 @@ type JSONPlan struct {
 	Actions      []JSONAction `json:"actions"`
 	Totals       Totals       `json:"totals"`
 	Warnings     []string     `json:"warnings"`
+	Notes        []string     `json:"notes,omitempty"`
 	SourceErrors []string     `json:"source_errors"`
 	DestErrors   []string     `json:"dest_errors"`
 }
@@ -139,7 +146,7 @@ type JSONAction struct {
 // JSON returns the plan in its machine-readable form.
 func (p *Plan) JSON() JSONPlan {
 	out := JSONPlan{From: p.From, To: p.To, Dirs: p.Options.Dirs, Totals: p.Totals,
-		Actions: []JSONAction{}, Warnings: append([]string{}, p.Warnings...),
+		Actions: []JSONAction{}, Warnings: append([]string{}, p.Warnings...), Notes: p.Notes,
 		SourceErrors: errStrings(p.SourceErrors), DestErrors: errStrings(p.DestErrors)}
 	for i := range p.Actions {
 		a := &p.Actions[i]

@@ -77,6 +77,10 @@ type Options struct {
 	// or too soon after a change): they are compared by content, as with
 	// Checksum.
 	Recheck map[string]bool
+	// Xattrs compares and keeps extended attributes and POSIX ACLs of
+	// files and directories (both endpoints must carry them, else a note
+	// says they are not kept).
+	Xattrs bool
 	// HardLinks keeps the source's hard links as hard links on the
 	// destination (the destination can make them).
 	HardLinks bool
@@ -93,6 +97,7 @@ type Plan struct {
 	SourceErrors []error // source reads that failed: no deletions may happen
 	DestErrors   []error // destination reads that failed
 	Warnings     []string
+	Notes        []string // what the run cannot do here, said once (not a warning)
 	Totals       Totals
 
 	srcDirs map[string]Entry         // every source directory in scope, for metadata
@@ -100,6 +105,10 @@ type Plan struct {
 	hashed  time.Time                // when those hashes were taken (see racy)
 	dst     []Entry                  // the destination in scope, as listed
 	linked  []*Entry                 // source files with more than one link, in walk order
+	// xattrSrc are the source files and directories whose attributes are
+	// compared (Options.Xattrs), and xattrs the attributes to set, by path.
+	xattrSrc []*Entry
+	xattrs   map[string][]transport.Xattr
 	// srcOfLinked is the source entry of each path whose destination file
 	// has more than one link, to undo links the source no longer has.
 	srcOfLinked map[string]*Entry
@@ -164,6 +173,11 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 			return nil, err
 		}
 	}
+	if opt.Xattrs {
+		if err := p.compareXattrs(ctx, src, dst); err != nil {
+			return nil, err
+		}
+	}
 	if opt.HardLinks {
 		p.keepHardLinks()
 	}
@@ -182,6 +196,9 @@ func (p *Plan) merge(st, dt *Tree) {
 	for k, e := range srcs {
 		if !e.IsDir() {
 			p.Totals.SourceFiles++
+		}
+		if p.Options.Xattrs && (e.IsRegular() || e.IsDir()) {
+			p.xattrSrc = append(p.xattrSrc, &srcs[k])
 		}
 		if e.IsRegular() {
 			p.Totals.SourceBytes += e.Size

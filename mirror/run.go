@@ -37,6 +37,7 @@ type RunOptions struct {
 	Owners                 bool
 	Sparse                 bool          // copy runs of zeros as holes (the sparse setting, on by default)
 	HardLinks              bool          // keep hard links (the hard_links setting, on by default)
+	Xattrs                 bool          // keep extended attributes and ACLs (the xattrs setting, on by default)
 	Hooks                  Hooks         // may be nil; Backup runs Before once it holds the lock, before planning
 	Window                 time.Duration // the freeze window the copy must fit in, from the end of Before; 0 means none
 	Progress               *Progress

@@ -55,6 +55,7 @@ type RunSettings struct {
 	Checksum       *bool          // checksum: compare content by BLAKE3
 	Sparse         *bool          // sparse: leave runs of zeros as holes in copies (default true)
 	HardLinks      *bool          // hard_links: keep hard links as hard links (default true)
+	Xattrs         *bool          // xattrs: keep extended attributes and POSIX ACLs (default true)
 }
 
 // SSHSettings are the [ssh] table. Relative paths are relative to the
@@ -190,6 +191,7 @@ func (s *Settings) For(target string) RunSettings {
 	r.Checksum = pick(t.Checksum, r.Checksum)
 	r.Sparse = pick(t.Sparse, r.Sparse)
 	r.HardLinks = pick(t.HardLinks, r.HardLinks)
+	r.Xattrs = pick(t.Xattrs, r.Xattrs)
 	return r
 }
 

@@ -77,8 +77,10 @@ func (d *decoder) run(m map[string]any, at toml.Key, r *RunSettings) {
 			r.Sparse = d.boolean(key, v)
 		case "hard_links":
 			r.HardLinks = d.boolean(key, v)
+		case "xattrs":
+			r.Xattrs = d.boolean(key, v)
 		default:
-			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers, checksum, sparse or hard_links)")
+			d.fail(key, "unknown key (want before, after, window, hook_timeout, trash_retention, max_delete, lock_stale, workers, checksum, sparse, hard_links or xattrs)")
 		}
 	}
 }

@@ -114,6 +114,11 @@ func (e *env) report(rep *mirror.Report, err error, dryRun bool) error {
 	for _, w := range warnings {
 		e.warnf("%s", mirror.DisplayName(w))
 	}
+	if rep != nil && rep.Plan != nil && !dryRun {
+		for _, n := range rep.Plan.Notes { // once per run (-v); the dry run's plan has them
+			e.log.Info(mirror.DisplayName(n))
+		}
+	}
 	if err != nil {
 		return err
 	}

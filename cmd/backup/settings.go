@@ -71,6 +71,7 @@ func runOptions(e *env, t *table.Target, command string) (mirror.RunOptions, err
 		Owners:         isRoot(),
 		Sparse:         valueOr(rs.Sparse, true),
 		HardLinks:      valueOr(rs.HardLinks, true),
+		Xattrs:         valueOr(rs.Xattrs, true),
 		Window:         valueOr(rs.Window, 0),
 		Progress:       &mirror.Progress{},
 		Command:        command + " " + t.Name,
