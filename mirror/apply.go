@@ -34,6 +34,7 @@ type Result struct {
 	Dirs      int      `json:"dirs"`      // directories created
 	Links     int      `json:"links"`     // symlinks made
 	Hardlinks int      `json:"hardlinks"` // hard links made
+	Specials  int      `json:"specials"`  // FIFOs, sockets and device nodes made
 	Meta      int      `json:"meta"`      // metadata-only changes
 	Deleted   int      `json:"deleted"`   // files and links deleted (or moved to the trash)
 	Warnings  []string `json:"warnings,omitempty"`
@@ -189,7 +190,7 @@ func (ap *applier) transfer(ctx context.Context) error {
 	var work []int
 	for i, a := range ap.p.Actions {
 		switch a.Op {
-		case OpCopy, OpUpdate, OpSymlink:
+		case OpCopy, OpUpdate, OpSymlink, OpSpecial:
 			work = append(work, i)
 		case OpMeta:
 			if !a.Src.IsDir() { // directories are done last, in fixDirs
@@ -211,6 +212,10 @@ func (ap *applier) transfer(ctx context.Context) error {
 			err = ap.copyFile(ctx, a)
 		case OpSymlink:
 			if err = ap.symlink(a); err == nil {
+				ap.did(a)
+			}
+		case OpSpecial:
+			if err = ap.special(a); err == nil {
 				ap.did(a)
 			}
 		case OpMeta:

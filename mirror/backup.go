@@ -62,7 +62,7 @@ func Backup(ctx context.Context, src, dst transport.FS, opt RunOptions) (rep *Re
 		return rep, err
 	}
 	plan, err := MakePlan(ctx, src, dst, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: true, Owners: opt.Owners, Workers: opt.Workers, Progress: opt.Progress,
-		HardLinks: canLink(dst, opt.HardLinks), Xattrs: opt.Xattrs, SrcTemps: srcJournal.Temps, DstTemps: dstJournal.Temps, Recheck: manifest.Untrusted()})
+		HardLinks: canLink(dst, opt.HardLinks), Xattrs: opt.Xattrs, Specials: canMknod(dst), SrcTemps: srcJournal.Temps, DstTemps: dstJournal.Temps, Recheck: manifest.Untrusted()})
 	if err != nil {
 		return rep, err
 	}

@@ -42,7 +42,7 @@ func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, wo
 	if err != nil {
 		return nil, err
 	}
-	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog, HardLinks: true, Xattrs: true, SrcTemps: sj.Temps, DstTemps: dj.Temps})
+	p, err := MakePlan(ctx, src, dst, Options{Dirs: dirs, Checksum: true, Delete: true, Workers: workers, Progress: prog, HardLinks: true, Xattrs: true, Specials: true, SrcTemps: sj.Temps, DstTemps: dj.Temps})
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +64,11 @@ func CheckProgress(ctx context.Context, src, dst transport.FS, dirs []string, wo
 			kind = "extra"
 		case OpSetAside:
 			kind = "type"
+		case OpSpecial:
+			kind = "missing"
+			if a.Dst != nil {
+				kind = "differ"
+			}
 		case OpHardlink:
 			kind = "hardlink" // not linked as on the source
 		case OpMeta:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"unicode"
 )
@@ -32,6 +33,10 @@ func (a *Action) Flags() string {
 		kind = 'd'
 	case e.IsSymlink():
 		kind = 'L'
+	case e.Mode&fs.ModeDevice != 0:
+		kind = 'D'
+	case !e.IsRegular():
+		kind = 'S' // FIFO or socket, as rsync -i shows them
 	}
 	head := byte('>')
 	switch {

@@ -130,6 +130,14 @@ func parseManifestLine(text string) (ManifestEntry, error) {
 		e.Mode |= fs.ModeDir
 	case "l":
 		e.Mode |= fs.ModeSymlink
+	case "p":
+		e.Mode |= fs.ModeNamedPipe
+	case "s":
+		e.Mode |= fs.ModeSocket
+	case "c":
+		e.Mode |= fs.ModeDevice | fs.ModeCharDevice
+	case "b":
+		e.Mode |= fs.ModeDevice
 	case "f":
 	default:
 		return ManifestEntry{}, fmt.Errorf("unknown type %q", f[0])
@@ -165,6 +173,14 @@ func (m Manifest) Bytes(order []string) []byte {
 			typ = "d"
 		case e.Mode&fs.ModeSymlink != 0:
 			typ = "l"
+		case e.Mode&fs.ModeNamedPipe != 0:
+			typ = "p"
+		case e.Mode&fs.ModeSocket != 0:
+			typ = "s"
+		case e.Mode&fs.ModeCharDevice != 0:
+			typ = "c"
+		case e.Mode&fs.ModeDevice != 0:
+			typ = "b"
 		}
 		sum := "-"
 		if e.Sum != nil {

@@ -24,9 +24,10 @@ const (
 	OpDelete                 // delete what the source no longer has
 	OpCleanup                // remove a temporary file left by a cut run
 	OpHardlink               // make a file a hard link of another (Action.LinkTo)
+	OpSpecial                // create or replace a FIFO, socket or device node
 )
 
-var opNames = [...]string{"", "mkdir", "copy", "update", "symlink", "meta", "set-aside", "delete", "cleanup", "hardlink"}
+var opNames = [...]string{"", "mkdir", "copy", "update", "symlink", "meta", "set-aside", "delete", "cleanup", "hardlink", "special"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -81,6 +82,10 @@ type Options struct {
 	// files and directories (both endpoints must carry them, else a note
 	// says they are not kept).
 	Xattrs bool
+	// Specials makes FIFOs and sockets on the destination, and device
+	// nodes with Owners (as root); other special files are skipped with a
+	// warning.
+	Specials bool
 	// HardLinks keeps the source's hard links as hard links on the
 	// destination (the destination can make them).
 	HardLinks bool
@@ -121,6 +126,7 @@ type Totals struct {
 	Dirs        int   `json:"dirs"`         // directories to create
 	Links       int   `json:"links"`        // symlinks to create or change
 	Hardlinks   int   `json:"hardlinks"`    // files to make hard links of others
+	Specials    int   `json:"specials"`     // FIFOs, sockets and device nodes to make
 	Meta        int   `json:"meta"`         // metadata-only changes
 	Deletes     int   `json:"deletes"`      // files and links to delete (directories not counted)
 	DeleteBytes int64 `json:"delete_bytes"` // bytes those files hold
@@ -278,6 +284,8 @@ func (p *Plan) create(s *Entry) {
 		p.add(Action{Op: OpCopy, Path: s.Path, Src: s})
 	case s.IsSymlink():
 		p.add(Action{Op: OpSymlink, Path: s.Path, Src: s})
+	case p.makesSpecial(s):
+		p.add(Action{Op: OpSpecial, Path: s.Path, Src: s})
 	default:
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: skipping special file (%s)", s.Path, s.Mode.Type()))
 	}
@@ -294,7 +302,7 @@ func (p *Plan) remove(d *Entry) {
 // directory being set aside (so its contents must be skipped).
 func (p *Plan) compare(s, d *Entry) (dirSetAside bool) {
 	if s.Mode.Type() != d.Mode.Type() {
-		if s.Mode.Type()&^(fs.ModeDir|fs.ModeSymlink) != 0 {
+		if s.Mode.Type()&^(fs.ModeDir|fs.ModeSymlink) != 0 && !p.makesSpecial(s) {
 			p.create(s) // a special file: warned about, the destination kept
 			return false
 		}
@@ -327,8 +335,12 @@ func (p *Plan) compare(s, d *Entry) (dirSetAside bool) {
 		case meta&^ChangePerm != 0:
 			p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta &^ ChangePerm})
 		}
-	default:
-		p.create(s)
+	case !p.makesSpecial(s):
+		p.create(s) // warned about
+	case s.Rdev != d.Rdev:
+		p.add(Action{Op: OpSpecial, Path: s.Path, Src: s, Dst: d, Why: meta | ChangeContent})
+	case meta != 0:
+		p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: meta})
 	}
 	return false
 }
@@ -371,6 +383,8 @@ func (p *Plan) sum() {
 			t.Links++
 		case OpHardlink:
 			t.Hardlinks++
+		case OpSpecial:
+			t.Specials++
 		case OpMeta:
 			t.Meta++
 		case OpDelete, OpSetAside:

@@ -29,7 +29,7 @@ func recordRun(p *Plan, res *Result, old Manifest) Manifest {
 			m.removeTree(a.Path) // a directory goes with its subtree
 		case OpDelete:
 			delete(m, a.Path) // a directory's contents have deletions of their own
-		case OpMkdir, OpSymlink:
+		case OpMkdir, OpSymlink, OpSpecial:
 			m[a.Path] = manifestEntry(*a.Src, nil, Trusted)
 		case OpCopy, OpUpdate:
 			w := res.Written[a.Path]

@@ -40,7 +40,7 @@ func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (
 		return rep, err
 	}
 	plan, err := MakePlan(ctx, mirror, source, Options{Dirs: opt.Dirs, Checksum: opt.Checksum, Delete: opt.Delete, Owners: opt.Owners, Workers: opt.Workers,
-		HardLinks: canLink(source, opt.HardLinks), Xattrs: opt.Xattrs, SrcTemps: mJournal.Temps, DstTemps: sJournal.Temps})
+		HardLinks: canLink(source, opt.HardLinks), Xattrs: opt.Xattrs, Specials: canMknod(source), SrcTemps: mJournal.Temps, DstTemps: sJournal.Temps})
 	if err != nil {
 		return rep, err
 	}

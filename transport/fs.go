@@ -30,6 +30,7 @@ type FileInfo struct {
 	// (SFTP); entries with the same Dev and Ino are one file.
 	Nlink    uint64
 	Dev, Ino uint64
+	Rdev     uint64 // the device number of a device node
 }
 
 // IsDir reports whether the entry is a directory.

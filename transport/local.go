@@ -66,7 +66,7 @@ func infoFromOS(fi fs.FileInfo) FileInfo {
 	out := FileInfo{Name: fi.Name(), Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime(), UID: -1, GID: -1}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		out.UID, out.GID = int(st.Uid), int(st.Gid)
-		out.Nlink, out.Dev, out.Ino = uint64(st.Nlink), uint64(st.Dev), st.Ino
+		out.Nlink, out.Dev, out.Ino, out.Rdev = uint64(st.Nlink), uint64(st.Dev), st.Ino, uint64(st.Rdev)
 	}
 	return out
 }
