@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -12,7 +13,14 @@ import (
 // Difference is one path where two copies differ in content.
 type Difference struct {
 	Kind string `json:"kind"` // missing, extra, differ, type, link; unsure (check --mirror-only)
-	Path string `json:"path"`
+	Path string `json:"path"` // in JSON escaped with DisplayName
+}
+
+// MarshalJSON writes the path escaped with DisplayName: a JSON string must
+// be UTF-8, and a name need not be.
+func (d Difference) MarshalJSON() ([]byte, error) {
+	type plain Difference
+	return json.Marshal(plain{Kind: d.Kind, Path: DisplayName(d.Path)})
 }
 
 // CheckReport is the result of Check.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
-	"unicode"
 )
 
 // Flags returns the rsync-style itemize string of an action (rsync -i):
@@ -63,26 +61,6 @@ func (a *Action) Flags() string {
 	return string(b)
 }
 
-// DisplayName escapes control characters in a path the way rsync does
-// (\#ooo), so that a hostile name cannot forge lines of the output.
-func DisplayName(p string) string {
-	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar || r == '\\' }) < 0 {
-		return p
-	}
-	var b strings.Builder
-	for _, r := range p {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case unicode.IsControl(r) || r == unicode.ReplacementChar:
-			fmt.Fprintf(&b, `\#%03o`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // WriteItemized prints the plan one action a line, rsync -i style, then
 // the warnings, the read errors and the totals.
 func (p *Plan) WriteItemized(w io.Writer) error {
@@ -125,7 +103,10 @@ func (p *Plan) WriteItemized(w io.Writer) error {
 	return ew.err
 }
 
-// JSONPlan is the machine-readable form of a plan (--json).
+// JSONPlan is the machine-readable form of a plan (--json). Paths, link
+// targets, warnings and errors are escaped with DisplayName, as in the
+// itemized plan: JSON strings must be UTF-8, and a name need not be
+// (ParseDisplayName gives its bytes back).
 type JSONPlan struct {
 	From         string       `json:"from"`
 	To           string       `json:"to"`
@@ -150,8 +131,8 @@ type JSONAction struct {
 
 // JSON returns the plan in its machine-readable form.
 func (p *Plan) JSON() JSONPlan {
-	out := JSONPlan{From: p.From, To: p.To, Dirs: p.Options.Dirs, Totals: p.Totals,
-		Actions: []JSONAction{}, Warnings: append([]string{}, p.Warnings...), Notes: p.Notes,
+	out := JSONPlan{From: p.From, To: p.To, Dirs: displayNames(p.Options.Dirs), Totals: p.Totals,
+		Actions: []JSONAction{}, Warnings: displayNames(p.Warnings), Notes: displayNames(p.Notes),
 		SourceErrors: errStrings(p.SourceErrors), DestErrors: errStrings(p.DestErrors)}
 	for i := range p.Actions {
 		a := &p.Actions[i]
@@ -159,19 +140,19 @@ func (p *Plan) JSON() JSONPlan {
 		if e == nil {
 			e = a.Dst
 		}
-		ja := JSONAction{Op: a.Op.String(), Path: a.Path, Flags: a.Flags(), Type: "file"}
+		ja := JSONAction{Op: a.Op.String(), Path: DisplayName(a.Path), Flags: a.Flags(), Type: "file"}
 		if e != nil {
 			switch {
 			case e.IsDir():
 				ja.Type = "dir"
 			case e.IsSymlink():
-				ja.Type, ja.Link = "symlink", e.Link
+				ja.Type, ja.Link = "symlink", DisplayName(e.Link)
 			default:
 				ja.Size = e.Size
 			}
 		}
 		if a.Op == OpHardlink {
-			ja.Link = a.LinkTo
+			ja.Link = DisplayName(a.LinkTo)
 		}
 		out.Actions = append(out.Actions, ja)
 	}
@@ -185,10 +166,20 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return enc.Encode(p.JSON())
 }
 
+// errStrings gives each error's text, escaped as DisplayName does.
 func errStrings(errs []error) []string {
 	out := []string{}
 	for _, err := range errs {
-		out = append(out, err.Error())
+		out = append(out, DisplayName(err.Error()))
+	}
+	return out
+}
+
+// displayNames escapes each string with DisplayName.
+func displayNames(ss []string) []string {
+	out := []string{}
+	for _, s := range ss {
+		out = append(out, DisplayName(s))
 	}
 	return out
 }

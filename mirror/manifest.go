@@ -121,7 +121,7 @@ func parseManifestLine(text string) (ManifestEntry, error) {
 	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return ManifestEntry{}, err
 	}
-	if !fs.ValidPath(name) {
+	if !transport.ValidName(name) {
 		return ManifestEntry{}, fmt.Errorf("invalid path %q", name)
 	}
 	e := ManifestEntry{Path: name, Mode: fs.FileMode(mode) & fs.ModePerm, Size: size, ModTime: time.Unix(0, ns), Trust: trust}

@@ -153,7 +153,7 @@ func (w *walker) subtree(dir string) []Entry {
 	var wg sync.WaitGroup
 	for i, fi := range infos {
 		p := path.Join(dir, fi.Name)
-		if !validName(fi.Name) {
+		if !transport.ValidElem(fi.Name) {
 			w.fail(&fs.PathError{Op: "readdir", Path: p, Err: fs.ErrInvalid})
 			continue
 		}
@@ -188,13 +188,6 @@ func (w *walker) subtree(dir string) []Entry {
 		out = append(out, p...)
 	}
 	return out
-}
-
-// validName reports whether a name read from a directory can be used as a
-// path element; a peer that sends "..", "x/y" or a NUL is not believed.
-func validName(name string) bool {
-	return name != "" && name != "." && name != ".." &&
-		!strings.ContainsAny(name, "/\x00")
 }
 
 // comparePaths orders paths as the walk yields them: element by element,

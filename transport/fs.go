@@ -45,7 +45,10 @@ func (fi FileInfo) IsSymlink() bool { return fi.Mode&fs.ModeSymlink != 0 }
 // FS is a directory tree rooted at an endpoint path.
 //
 // Names: every name is a slash-separated path relative to the root that
-// satisfies fs.ValidPath ("." is the root itself). Implementations reject any
+// satisfies ValidName ("." is the root itself): its elements are bytes, as
+// Linux names are, none empty, "." or "..", none holding NUL; they need not
+// be UTF-8 (fs.ValidPath would refuse Latin-1 "caf\xe9", which rsync and
+// this tool mirror exactly). Implementations reject any
 // other name with fs.ErrInvalid, and never let a name, a symlink or a name
 // sent by a peer reach outside the root. No method follows a symlink in the
 // last element of a name, except Open and Chmod, which the engine only calls

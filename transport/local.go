@@ -45,7 +45,7 @@ func (l *Local) String() string { return l.dir }
 // check rejects names that are not valid relative slash paths, before the
 // operating system sees them.
 func check(op, name string) error {
-	if !fs.ValidPath(name) {
+	if !ValidName(name) {
 		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	return nil

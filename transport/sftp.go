@@ -17,7 +17,7 @@ import (
 )
 
 // sftpFS is the FS of a remote endpoint, over SFTP on a shared SSH
-// connection. Every name is checked with fs.ValidPath and joined under the
+// connection. Every name is checked with ValidName and joined under the
 // root; no operation goes through a symlink in a directory of the path
 // (the directories are checked with REALPATH and remembered, see
 // dirCache), and operations that the server would apply through a final
@@ -105,7 +105,7 @@ func (f *sftpFS) abs(name string) string {
 
 // begin validates name and that the FS is open.
 func (f *sftpFS) begin(op, name string) error {
-	if !fs.ValidPath(name) {
+	if !ValidName(name) {
 		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	if f.closed.Load() {
@@ -198,7 +198,7 @@ func (f *sftpFS) ReadDir(name string) ([]FileInfo, error) {
 	out := make([]FileInfo, 0, len(entries))
 	for _, e := range entries {
 		n := e.Name()
-		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+		if !ValidElem(n) {
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: fmt.Errorf("%w: %q", errBadName, n)}
 		}
 		fi := f.info(n, e)

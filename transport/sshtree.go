@@ -86,7 +86,7 @@ func parseFind(dir string, out []byte) ([]TreeEntry, error) {
 
 func findEntry(dir string, f []string) (TreeEntry, error) {
 	rel := f[6]
-	if !fs.ValidPath(rel) || rel == "." {
+	if rel == "." || !ValidName(rel) {
 		return TreeEntry{}, fmt.Errorf("%w: %q", errBadName, rel)
 	}
 	perm, err1 := strconv.ParseUint(f[1], 8, 32)

@@ -102,7 +102,7 @@ func (e *env) printCheck(rep *mirror.CheckReport) error {
 func errorStrings(errs []error) []string {
 	out := []string{}
 	for _, err := range errs {
-		out = append(out, err.Error())
+		out = append(out, mirror.DisplayName(err.Error()))
 	}
 	return out
 }

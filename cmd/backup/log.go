@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/mirrorfence/mirrorfence/mirror"
 )
 
 // Log formats (--log-format).
@@ -26,7 +28,7 @@ func newLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	if format == logJSON {
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: escapeAttr}))
 	}
 	return slog.New(&textHandler{w: w, mu: new(sync.Mutex), level: level})
 }
@@ -67,15 +69,25 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 	case r.Level >= slog.LevelWarn:
 		b.WriteString("warning: ")
 	}
-	b.WriteString(r.Message)
+	b.WriteString(mirror.DisplayLines(r.Message))
 	for _, a := range attrs {
-		fmt.Fprintf(&b, " %s=%s", a.Key, quoteValue(a.Value.Resolve().String()))
+		fmt.Fprintf(&b, " %s=%s", a.Key, quoteValue(mirror.DisplayLines(a.Value.Resolve().String())))
 	}
 	b.WriteByte('\n')
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	_, err := io.WriteString(h.w, b.String())
 	return err
+}
+
+// escapeAttr escapes the message and string attributes of a JSON record
+// as the text log does (mirror.DisplayLines): encoding/json would replace
+// each byte of a name that is not UTF-8 with U+FFFD, for good.
+func escapeAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindString {
+		a.Value = slog.StringValue(mirror.DisplayLines(a.Value.String()))
+	}
+	return a
 }
 
 func quoteValue(s string) string {
@@ -107,11 +119,11 @@ func (h *textHandler) WithGroup(string) slog.Handler { return h }
 // cron mail should hold one line per problem.
 func logFinal(w io.Writer, format string, err error, code int) {
 	if format == logJSON {
-		slog.New(slog.NewJSONHandler(w, nil)).Error(err.Error(), "exit", code)
+		slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: escapeAttr})).Error(err.Error(), "exit", code)
 		return
 	}
 	var kept []string
-	for _, line := range strings.Split(err.Error(), "\n") {
+	for _, line := range strings.Split(mirror.DisplayLines(err.Error()), "\n") {
 		if line != errWarnings.Error() && !strings.HasSuffix(line, ": "+errWarnings.Error()) {
 			kept = append(kept, line)
 		}

@@ -124,7 +124,7 @@ func wantPathErr(t *testing.T, what string, err error, name string, kind error, 
 	}
 }
 
-var invalidNames = []string{"", "/", "/etc/passwd", "../x", "..", "a/../b", "a/./b", "./a", "a/", "a//b", "a/.."}
+var invalidNames = []string{"", "/", "/etc/passwd", "../x", "..", "a/../b", "a/./b", "./a", "a/", "a//b", "a/..", "a\x00b", "\x00"}
 
 func testInvalidNames(t *testing.T, fsys transport.FS) {
 	write(t, fsys, "a", "x")

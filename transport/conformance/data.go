@@ -25,7 +25,13 @@ var hostileNames = []string{
 	"quote'single", `quote"double`, `back\slash`, "$(touch pwned)", "`touch pwned`",
 	"*", "semi;colon", "amp&", "pipe|", "<>", "~tilde", "#hash", " leading space",
 	"trailing space ", "...", ".hidden", "\x01control", "%s%n", "\\n",
+	// Names are bytes, not UTF-8: Latin-1, a lone continuation byte, DEL.
+	"caf\xe9", "\xff\xfe", "\x80", "del\x7f",
 }
+
+// longName is as long as a name element may be on Linux (NAME_MAX), and
+// not UTF-8 either.
+var longName = "\xe9" + strings.Repeat("n", 254)
 
 func testHostileNames(t *testing.T, fsys transport.FS) {
 	must(t, fsys.Mkdir("d", 0o755))
@@ -69,6 +75,15 @@ func testHostileNames(t *testing.T, fsys transport.FS) {
 	if _, err := fsys.Lstat("pwned"); err == nil {
 		t.Errorf("a name was run as a command")
 	}
+	write(t, fsys, "d/"+longName, "long")
+	if c := read(t, fsys, "d/"+longName); c != "long" {
+		t.Errorf("the 255-byte name holds %q", c)
+	}
+	must(t, fsys.Chtimes("d/"+longName, epoch))
+	if fi, err := fsys.Lstat("d/" + longName); err != nil || fi.Name != longName || fi.Size != 4 {
+		t.Errorf("Lstat of the 255-byte name: %+v, %v", fi, err)
+	}
+	must(t, fsys.Remove("d/"+longName))
 }
 
 func randomData(n int) []byte {
