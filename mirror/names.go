@@ -17,21 +17,27 @@ import (
 // its value in three octal digits, and a backslash becomes \\. Everything
 // else is kept. ParseDisplayName reverses it exactly.
 func DisplayName(p string) string {
-	if !needsEscape(p) {
-		return p
+	return escape(p, false)
+}
+
+// escape writes each rune of s that is not printable as \#ooo per byte;
+// a backslash is doubled unless lines is set, and then line breaks stay.
+func escape(s string, lines bool) string {
+	if !needsEscape(s) {
+		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(p); {
-		r, size := utf8.DecodeRuneInString(p[i:])
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == '\\':
+		case r == '\\' && !lines:
 			b.WriteString(`\\`)
-		case !printable(r):
-			for _, c := range []byte(p[i : i+size]) {
+		case printable(r) || lines && (r == '\\' || r == '\n'):
+			b.WriteString(s[i : i+size])
+		default:
+			for _, c := range []byte(s[i : i+size]) {
 				fmt.Fprintf(&b, `\#%03o`, c)
 			}
-		default:
-			b.WriteString(p[i : i+size])
 		}
 		i += size
 	}
@@ -88,13 +94,12 @@ func isOctal(s string) bool {
 	return s[0] >= '0' && s[0] <= '3' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7'
 }
 
-// DisplayLines escapes each line of a multi-line message (a refusal, the
-// joined errors of a run) with DisplayName and keeps the line breaks, for
-// the log, where each error's lines stay lines.
+// DisplayLines escapes a message for the log (a refusal, the joined
+// errors of a run): each byte that is not part of a printable UTF-8
+// character becomes \#ooo as in DisplayName, but line breaks stay (each
+// error keeps its line) and backslashes stay as they are, since messages
+// quote names with %q already. Unlike DisplayName it is for people, not
+// exactly reversible; plans and JSON carry names with DisplayName.
 func DisplayLines(msg string) string {
-	lines := strings.Split(msg, "\n")
-	for i, l := range lines {
-		lines[i] = DisplayName(l)
-	}
-	return strings.Join(lines, "\n")
+	return escape(msg, true)
 }
