@@ -118,19 +118,19 @@ func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifes
 	// Missing DIRs on the source count as empty: a marker copied by hand
 	// onto a blank disk must not pass for a source.
 	if t.SourceFiles == 0 && t.DestFiles > 0 {
-		return refuse("source-empty", "check that the source is mounted and holds its data; to clear a mirror on purpose remove the files by hand",
+		return refuse("source-empty", fmt.Sprintf("check that the source is mounted and holds its data; if the source's disk was replaced by a blank one, fill it from the mirror with 'backup restore %s'; to clear a mirror on purpose remove the files by hand", opt.Target),
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
 	if manifest != nil && !rep.Verdict.DiscardStale && dstState.Marker.Role == RoleMirror {
 		rep.MirrorChanges = excuse(manifest.Changed(p.dst), journal.Paths)
 		if len(rep.MirrorChanges) > 0 && !opt.OverwriteMirrorChanges {
 			return refuse("mirror-changed",
-				fmt.Sprintf("if users wrote to the mirror because it stood in for the source, save those files or make it the source with 'backup promote %s'/'swap %s'; to discard them (into the trash) run with --overwrite-mirror-changes", opt.Target, opt.Target),
+				fmt.Sprintf("if users wrote to the mirror because it stood in for the source, save those files or make it the source with 'backup promote %s' or 'backup swap %s'; to discard them (into the trash) run 'backup backup %s --overwrite-mirror-changes'", opt.Target, opt.Target, opt.Target),
 				"MIRROR %s was changed outside the tool since the last run (%d paths):\n%s", p.To, len(rep.MirrorChanges), listPaths(rep.MirrorChanges, 20))
 		}
 	}
 	if limit := opt.MaxDelete.Limit(t.DestFiles); t.Deletes > limit {
-		return refuse("max-delete", "check the source; if these deletions are meant, raise --max-delete (a count, or a share like 80%)",
+		return refuse("max-delete", fmt.Sprintf("see what would go with 'backup backup %s -n --max-delete %s' and check the source; if these deletions are meant, raise --max-delete: 'backup backup %s --max-delete %d'", opt.Target, opt.MaxDelete, opt.Target, t.Deletes),
 			"the run would delete %d of the %d files on the mirror, more than --max-delete %s allows (%d)", t.Deletes, t.DestFiles, opt.MaxDelete, limit)
 	}
 	for _, a := range p.Actions {

@@ -55,7 +55,7 @@ func FenceBackup(target string, src, dst CopyState, discardStale bool) (Verdict,
 	switch {
 	case s.Role == RoleMirror && d.Role == RoleSource:
 		return Verdict{}, refuse("table-swapped",
-			fmt.Sprintf("put the table back (SOURCE %s, MIRROR %s); to change roles use 'backup swap %s' (both reachable) or 'backup promote %s' (source lost), never a hand edit", dst.Name, src.Name, target, target),
+			fmt.Sprintf("put the table back with 'backup promote %s --write-table' (it changes no marker, only the table: SOURCE %s, MIRROR %s); to change roles later use 'backup swap %s' (both reachable) or 'backup promote %s' (source lost), never a hand edit", target, dst.Name, src.Name, target, target),
 			"the table names %s as SOURCE, but its marker says it is the mirror, and %s (MIRROR in the table) says it is the source (epoch %d): the table was swapped by hand or points the wrong way", src.Name, dst.Name, d.Epoch)
 	case s.Role == RoleMirror:
 		return Verdict{}, refuse("no-source",
@@ -63,15 +63,15 @@ func FenceBackup(target string, src, dst CopyState, discardStale bool) (Verdict,
 			"neither %s nor %s is marked as source", src.Name, dst.Name)
 	case d.Role == RoleSource && s.Epoch == d.Epoch:
 		return Verdict{}, refuse("split-brain",
-			fmt.Sprintf("compare them with 'backup check %s', merge by hand what each holds, remove the .backup-id of the copy that is to become the mirror, then 'backup init %s --adopt'", target, target),
+			splitBrainRemedy(target, dst.Name),
 			"split brain: both %s and %s claim to be the source at epoch %d", src.Name, dst.Name, s.Epoch)
 	case d.Role == RoleSource && d.Epoch > s.Epoch:
 		return Verdict{}, refuse("stale-source",
-			fmt.Sprintf("fix the table so that SOURCE is %s and MIRROR is %s ('backup promote %s' prints the lines); then 'backup check %s', save what you need from %s, and 'backup backup %s --discard-stale'", dst.Name, src.Name, target, target, src.Name, target),
+			fmt.Sprintf("fix the table with 'backup promote %s --write-table' (it changes no marker, only the table: SOURCE %s, MIRROR %s); then 'backup check %s', save what you need from %s, and 'backup backup %s --discard-stale'", target, dst.Name, src.Name, target, src.Name, target),
 			"SOURCE %s is a stale former source (epoch %d): %s became the source at epoch %d while it was away, and the table still names the stale copy as SOURCE; nothing can override this", src.Name, s.Epoch, dst.Name, d.Epoch)
 	case d.Role == RoleSource && !discardStale:
 		return Verdict{}, refuse("stale-mirror",
-			fmt.Sprintf("run 'backup check %s' to see what differs, save anything wanted from %s, then 'backup backup %s --discard-stale' (what it replaces or deletes there goes to the trash)", target, dst.Name, target),
+			staleMirrorRemedy(target, dst.Name),
 			"MIRROR %s is a stale former source (epoch %d, the source %s is at epoch %d): it was failed over while away and may hold writes made after the failover", dst.Name, d.Epoch, src.Name, s.Epoch)
 	case d.Role == RoleSource:
 		return Verdict{DiscardStale: true}, nil
@@ -92,9 +92,13 @@ func fenceIdentity(target string, src, dst CopyState) error {
 		return refuse("source-unmounted",
 			fmt.Sprintf("check that %s is mounted (automounter, disk); to fill a new empty disk from the mirror use 'backup restore %s'", src.Name, target),
 			"SOURCE %s is empty and has no identity marker: not mounted? Nothing will be deleted from the mirror because a source is absent", src.Name)
+	case s == nil && d != nil:
+		return refuse("source-unmarked",
+			fmt.Sprintf("check that the right disk is mounted at %s; if it is and its files are the ones to keep, compare with 'backup check %s', remove the mirror's %s and make a new pair with 'backup init %s --adopt'", src.Name, target, MarkerFile, target),
+			"SOURCE %s has files but no identity marker (%s), while MIRROR %s has one: the wrong disk is mounted, or its marker was lost", src.Name, MarkerFile, dst.Name)
 	case s == nil:
 		return refuse("source-unmarked",
-			fmt.Sprintf("if this is the right disk, 'backup init %s' (with --adopt when the mirror already holds a copy)", target),
+			fmt.Sprintf("if this is the right disk, 'backup init %s' (the mirror must be empty), or 'backup init %s --adopt' when the mirror already holds a copy", target, target),
 			"SOURCE %s has files but no identity marker (.backup-id): not initialised, or the wrong disk is mounted", src.Name)
 	case d == nil:
 		return refuse("mirror-unmarked",
@@ -139,4 +143,12 @@ func FenceRestore(target string, mirror, source CopyState) (Verdict, error) {
 			mirror.Name, mirror.Marker.Role, source.Name, source.Marker.Role)
 	}
 	return Verdict{}, nil
+}
+
+func splitBrainRemedy(target, mirrorName string) string {
+	return fmt.Sprintf("compare them with 'backup check %s', merge by hand what each holds into the copy that is to stay the source, remove the %s of MIRROR %s, then 'backup init %s --adopt'", target, MarkerFile, mirrorName, target)
+}
+
+func staleMirrorRemedy(target, mirrorName string) string {
+	return fmt.Sprintf("run 'backup check %s' to see what differs ('only on %s' is what the stale copy alone holds), save anything wanted from it, then 'backup backup %s --discard-stale' (what it replaces or deletes there goes to the trash)", target, mirrorName, target)
 }

@@ -64,52 +64,94 @@ func fenceInit(target string, s, d CopyState, adopt bool) error {
 	return nil
 }
 
+// Promoted is what Promote did, or with dryRun would do.
+type Promoted struct {
+	Marker *Marker // the MIRROR copy's marker after the promote
+	// Already: the copy was the source before (a promote that already
+	// happened, or a table written the wrong way round); nothing was
+	// written, only the table is behind the markers.
+	Already bool
+}
+
 // Promote makes the mirror the source after the source was lost: its
 // marker becomes source at one epoch above any the pair has seen. src is
 // the old source when it answered (nil when unreachable): if it holds its
 // marker, promote refuses unless force, since a planned switchover is a
-// swap. It returns the new marker.
-func Promote(target string, src, dst transport.FS, force, dryRun bool) (*Marker, error) {
+// swap. Promote is safe to repeat: a MIRROR copy that is already the
+// source, ahead of the SOURCE copy, is left as it is (Promoted.Already),
+// so that the caller can rewrite the table to agree with the markers.
+func Promote(target string, src, dst transport.FS, force, dryRun bool) (Promoted, error) {
 	d, err := ReadCopyState(dst)
 	if err != nil {
-		return nil, err
+		return Promoted{}, err
 	}
 	if d.Marker == nil || d.Marker.Target != target {
-		return nil, refuse("mirror-unmarked", "check the table's MIRROR path", "MIRROR %s has no marker for target %q", d.Name, target)
+		return Promoted{}, refuse("mirror-unmarked",
+			fmt.Sprintf("check the table's MIRROR path and 'backup status %s': only a marked copy of the pair can be promoted", target),
+			"MIRROR %s has no marker for target %q", d.Name, target)
+	}
+	s := pairMarker(src, d.Marker.Pair)
+	if d.Marker.Role == RoleSource {
+		return promotedAlready(target, src, s, d)
 	}
 	epoch := d.Marker.Epoch
-	if src != nil {
-		s, err := ReadCopyState(src)
-		if err == nil && s.Marker != nil && s.Marker.Pair == d.Marker.Pair {
-			if s.Marker.Role == RoleSource && !force {
-				return nil, refuse("source-alive",
-					fmt.Sprintf("for a planned switchover use 'backup swap %s' (final sync, no data lost); if the source's data is bad, 'backup promote %s --force'", target, target),
-					"SOURCE %s answers and holds its marker (%s)", s.Name, s.Marker)
-			}
-			epoch = max(epoch, s.Marker.Epoch)
+	if s != nil {
+		if s.Role == RoleSource && !force {
+			return Promoted{}, refuse("source-alive",
+				fmt.Sprintf("for a planned switchover use 'backup swap %s' (final sync, no data lost); if the source's data is bad, 'backup promote %s --force'", target, target),
+				"SOURCE %s answers and holds its marker (%s)", src, s)
 		}
-	}
-	if d.Marker.Role == RoleSource && !force {
-		return nil, refuse("already-source", fmt.Sprintf("see 'backup status %s'", target), "%s is already the source (%s)", d.Name, d.Marker)
+		epoch = max(epoch, s.Epoch)
 	}
 	m := *d.Marker
 	m.Role, m.Epoch, m.Synced = RoleSource, epoch+1, nil
 	if dryRun {
-		return &m, nil
+		return Promoted{Marker: &m}, nil
 	}
 	lock, _, err := AcquireLock(dst, "promote", 0)
 	if err != nil {
-		return nil, err
+		return Promoted{}, err
 	}
 	defer lock.Release()
 	if err := WriteMarker(dst, &m); err != nil {
-		return nil, err
+		return Promoted{}, err
 	}
 	// A source has no manifest: it would only confuse a later swap back.
 	if err := dst.Remove(ManifestFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return &m, err
+		return Promoted{Marker: &m}, err
 	}
-	return &m, nil
+	return Promoted{Marker: &m}, nil
+}
+
+// pairMarker reads the marker of src when it answered and belongs to pair.
+func pairMarker(src transport.FS, pair string) *Marker {
+	if src == nil {
+		return nil
+	}
+	s, err := ReadCopyState(src)
+	if err != nil || s.Marker == nil || s.Marker.Pair != pair {
+		return nil
+	}
+	return s.Marker
+}
+
+// promotedAlready decides a promote of a MIRROR copy d that is marked
+// source already: done before when the SOURCE copy s is gone, a mirror,
+// or a source at a lower epoch (a stale former source); refused when s is
+// a source too at the same epoch (split brain) or above (d is the stale one).
+func promotedAlready(target string, src transport.FS, s *Marker, d CopyState) (Promoted, error) {
+	switch {
+	case s == nil || s.Epoch < d.Marker.Epoch || (s.Role == RoleMirror && s.Epoch == d.Marker.Epoch):
+		return Promoted{Marker: d.Marker, Already: true}, nil
+	case s.Role == RoleSource && s.Epoch == d.Marker.Epoch:
+		return Promoted{}, refuse("split-brain", splitBrainRemedy(target, d.Name),
+			"split brain: both %s and %s claim to be the source at epoch %d", src, d.Name, s.Epoch)
+	case s.Role == RoleSource:
+		return Promoted{}, refuse("stale-mirror", staleMirrorRemedy(target, d.Name),
+			"nothing to promote: MIRROR %s is a stale former source (epoch %d) and SOURCE %s is the source at epoch %d, as the table says", d.Name, d.Marker.Epoch, src, s.Epoch)
+	}
+	return Promoted{}, refuse("mirror-ahead", fmt.Sprintf("find out which copy is current: 'backup check %s' and 'backup status %s'", target, target),
+		"SOURCE %s is marked mirror at epoch %d, ahead of MIRROR %s (source at epoch %d)", src, s.Epoch, d.Name, d.Marker.Epoch)
 }
 
 // Swap exchanges the roles of a healthy pair: a final run brings the mirror

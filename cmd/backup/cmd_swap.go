@@ -56,7 +56,7 @@ func swapOne(e *env, t *table.Target) error {
 		return e.report(rep, err, opt.DryRun)
 	}
 	oldSource, oldMirror := t.Source, t.Mirror // flipTable exchanges them
-	if err := e.flipTable(tab, t, true); err != nil {
+	if err := e.flipTable(tab, t, tableWrite); err != nil {
 		return err
 	}
 	e.printf("%s: %s\n%s: %s\n", oldSource, demoted, oldMirror, promoted)

@@ -163,8 +163,28 @@ func withTarget(c *cli.Context, fn func(e *env, tab *table.Table, t *table.Targe
 	e := newEnv(c)
 	defer e.close()
 	tab, t, err := e.target(name)
-	if err != nil {
-		return err
+	if err == nil {
+		err = fn(e, tab, t)
 	}
-	return fn(e, tab, t)
+	if err != nil {
+		return &targetError{target: name, err: err}
+	}
+	return nil
 }
+
+// targetError is what went wrong with one target: the log records carry
+// its name as a field. named: the text names it too (several targets).
+type targetError struct {
+	target string
+	err    error
+	named  bool
+}
+
+func (e *targetError) Error() string {
+	if e.named {
+		return e.target + ": " + e.err.Error()
+	}
+	return e.err.Error()
+}
+
+func (e *targetError) Unwrap() error { return e.err }

@@ -349,10 +349,6 @@ func TestRoleCommandRefusals(t *testing.T) {
 	}{
 		{"promote-while-the-source-answers", true, nil, []string{"promote", "elixir", "--write-table"},
 			[]string{"answers and holds its marker", "backup swap elixir", "promote elixir --force"}},
-		{"promote-the-source-again", true, func(t *testing.T, w *world) {
-			must(t, os.Rename(w.src, w.src+".away"))
-			w.mustRun(0, "promote", "elixir")
-		}, []string{"promote", "elixir"}, []string{"is already the source", "backup status elixir"}},
 		{"init-twice", true, nil, []string{"init", "elixir"}, []string{"already marked", "backup status elixir"}},
 		{"init-over-a-full-mirror", false, func(t *testing.T, w *world) {
 			writeFile(t, filepath.Join(w.dst, "detrend/old copy.txt"), "made by another tool")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,7 +120,7 @@ func (h *textHandler) WithGroup(string) slog.Handler { return h }
 // cron mail should hold one line per problem.
 func logFinal(w io.Writer, format string, err error, code int) {
 	if format == logJSON {
-		slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: escapeAttr})).Error(err.Error(), "exit", code)
+		logJSONFinal(w, err, code)
 		return
 	}
 	var kept []string
@@ -131,4 +132,52 @@ func logFinal(w io.Writer, format string, err error, code int) {
 	if len(kept) > 0 {
 		fmt.Fprintf(w, "backup: %s\n", strings.Join(kept, "\n"))
 	}
+}
+
+// logJSONFinal writes one record per target that went wrong — its
+// target, exit code and, for a refusal, what was found as the message
+// with its rule and remedy as fields — and, when there were several, a
+// last record with the command's exit code.
+func logJSONFinal(w io.Writer, err error, code int) {
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: escapeAttr}))
+	all := []error{err}
+	var j *joined
+	if errors.As(err, &j) {
+		all = j.all
+	}
+	for _, e := range all {
+		log.Error(errorMessage(e), errorAttrs(e, exitCode(e))...)
+	}
+	if len(all) > 1 {
+		log.Error(fmt.Sprintf("%d targets did not complete", len(all)), "exit", code)
+	}
+}
+
+// errorMessage is an error's text without the target name a field
+// carries and, for a refusal, without the remedy a field carries.
+func errorMessage(err error) string {
+	var r *mirror.Refusal
+	if errors.As(err, &r) {
+		return "refused: " + r.Found
+	}
+	var te *targetError
+	if errors.As(err, &te) {
+		return te.err.Error()
+	}
+	return err.Error()
+}
+
+// errorAttrs are the fields of an error's record: target, rule and
+// remedy where known, and the exit code.
+func errorAttrs(err error, code int) []any {
+	var attrs []any
+	var te *targetError
+	if errors.As(err, &te) {
+		attrs = append(attrs, "target", te.target)
+	}
+	var r *mirror.Refusal
+	if errors.As(err, &r) {
+		attrs = append(attrs, "rule", r.Rule, "remedy", r.Remedy)
+	}
+	return append(attrs, "exit", code)
 }

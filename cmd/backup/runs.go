@@ -53,10 +53,7 @@ func eachTarget(c *cli.Context, command string, names []string, body func(e *env
 	var errs []error
 	for _, name := range names {
 		if err := targetRun(c, command, name, body); err != nil {
-			if len(names) > 1 {
-				err = fmt.Errorf("%s: %w", name, err)
-			}
-			errs = append(errs, err)
+			errs = append(errs, &targetError{target: name, err: err, named: len(names) > 1})
 		}
 	}
 	return worst(errs)
