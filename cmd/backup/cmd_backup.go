@@ -93,7 +93,9 @@ func parseMaxDelete(s string) (mirror.MaxDelete, error) {
 // report prints what a run found and did, and turns its outcome into the
 // error that decides the exit code.
 func (e *env) report(rep *mirror.Report, err error, dryRun bool) error {
-	if rep != nil && rep.Plan != nil && (dryRun || e.verbose()) && !errors.Is(err, mirror.ErrRefused) {
+	// A dry run prints its whole plan even when the plan is refused (the
+	// refusal follows on stderr): what max-delete would stop must be seen.
+	if rep != nil && rep.Plan != nil && (dryRun || (e.verbose() && !errors.Is(err, mirror.ErrRefused))) {
 		if e.c.Bool("json") {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")

@@ -224,3 +224,22 @@ func mustRead(t *testing.T, p string) []byte {
 	must(t, err)
 	return b
 }
+
+// TestDryRunPrintsPlanThenRefusal: a dry run refused by a rule on the plan
+// (max-delete) prints the whole plan, the deletions included, on stdout,
+// then the refusal on stderr, and exits 3 writing nothing.
+func TestDryRunPrintsPlanThenRefusal(t *testing.T) {
+	w := syncedWorld(t, false)
+	removeOnSource(3)(t, w)
+	before := snapshot(t, w.dir)
+	r := w.mustRun(3, "backup", "elixir", "-n", "--max-delete", "2")
+	assertWords(t, r.stdout, []string{"*deleting   detrend/one.txt", "*deleting   detrend/empty.dat", "*deleting   tests/run.sh", "total:", "3 deletions"})
+	assertWords(t, r.stderr, []string{"refused:", "would delete 3 of the", "what to do:"})
+	assertUnchanged(t, w.dir, before)
+	// A real run refused so writes nothing and prints no plan.
+	r = w.mustRun(3, "backup", "elixir", "--max-delete", "2")
+	if strings.Contains(r.stdout, "*deleting") {
+		t.Errorf("a refused real run printed its plan:\n%s", r.stdout)
+	}
+	assertUnchanged(t, w.dir, before)
+}
