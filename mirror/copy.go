@@ -292,6 +292,18 @@ func (ap *applier) symlink(a *Action) error {
 		_ = ap.dst.Remove(tmp)
 		return err
 	}
+	if err := ap.install(tmp, a); err != nil {
+		return err
+	}
+	ap.mu.Lock()
+	ap.res.Links++
+	ap.mu.Unlock()
+	return nil
+}
+
+// install renames the entry made at tmp over a.Path, keeping what it
+// replaces in the trash; on failure tmp is removed.
+func (ap *applier) install(tmp string, a *Action) error {
 	if a.Dst != nil && ap.opt.Trash != nil {
 		if err := ap.keepOld(a.Path); err != nil {
 			_ = ap.dst.Remove(tmp)
@@ -303,8 +315,5 @@ func (ap *applier) symlink(a *Action) error {
 		_ = ap.dst.Remove(tmp)
 		return err
 	}
-	ap.mu.Lock()
-	ap.res.Links++
-	ap.mu.Unlock()
 	return nil
 }

@@ -53,15 +53,7 @@ func (ap *applier) hardlink(a *Action) error {
 	if err := linker.Link(a.LinkTo, tmp); err != nil {
 		return err
 	}
-	if a.Dst != nil && ap.opt.Trash != nil {
-		if err := ap.keepOld(a.Path); err != nil {
-			_ = ap.dst.Remove(tmp)
-			return err
-		}
-	}
-	ap.touch(a.Path)
-	if err := ap.dst.Rename(tmp, a.Path); err != nil {
-		_ = ap.dst.Remove(tmp)
+	if err := ap.install(tmp, a); err != nil {
 		return err
 	}
 	ap.mu.Lock()
