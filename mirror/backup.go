@@ -116,8 +116,10 @@ func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifes
 	p := rep.Plan
 	t := p.Totals
 	// Missing DIRs on the source count as empty: a marker copied by hand
-	// onto a blank disk must not pass for a source.
-	if t.SourceFiles == 0 && t.DestFiles > 0 {
+	// onto a blank disk must not pass for a source. A source that could
+	// not be read completely is not empty, only unread: that run copies
+	// what it could read and deletes nothing (and fails, exit 4).
+	if t.SourceFiles == 0 && t.DestFiles > 0 && !p.SourceUnread() {
 		return refuse("source-empty", fmt.Sprintf("check that the source is mounted and holds its data; if the source's disk was replaced by a blank one, fill it from the mirror with 'backup restore %s'; to clear a mirror on purpose remove the files by hand", opt.Target),
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
@@ -129,7 +131,9 @@ func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifes
 				"MIRROR %s was changed outside the tool since the last run (%d paths):\n%s", p.To, len(rep.MirrorChanges), listPaths(rep.MirrorChanges, 20))
 		}
 	}
-	if limit := opt.MaxDelete.Limit(t.DestFiles); t.Deletes > limit {
+	// An unread part of the source shows as deletions, none of which can
+	// happen in this run (apply skips them all): nothing to limit.
+	if limit := opt.MaxDelete.Limit(t.DestFiles); t.Deletes > limit && !p.SourceUnread() {
 		return refuse("max-delete", fmt.Sprintf("see what would go with 'backup backup %s -n --max-delete %s' and check the source; if these deletions are meant, raise --max-delete: 'backup backup %s --max-delete %d'", opt.Target, opt.MaxDelete, opt.Target, t.Deletes),
 			"the run would delete %d of the %d files on the mirror, more than --max-delete %s allows (%d)", t.Deletes, t.DestFiles, opt.MaxDelete, limit)
 	}

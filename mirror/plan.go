@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -168,7 +169,7 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		if st.Root == nil {
 			// Nothing is planned here, but the mirror's files still count:
 			// a source without its DIRs is an empty source.
-			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("DIR missing on source %s: %w", src, fs.ErrNotExist)})
+			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("%w %s: %w", errDIRMissing, src, fs.ErrNotExist)})
 			p.Totals.DestFiles += countFiles(dt)
 			continue
 		}
@@ -191,6 +192,22 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 	return p, nil
 }
 
+// errDIRMissing is in SourceErrors for a DIR the source lacks.
+var errDIRMissing = errors.New("DIR missing on source")
+
+// SourceUnread reports whether some of the source could not be read (an
+// unreadable directory, a listing cut short; not a DIR that is missing):
+// the plan then deletes nothing, and a source that looks empty may just
+// be unreadable.
+func (p *Plan) SourceUnread() bool {
+	for _, err := range p.SourceErrors {
+		if !errors.Is(err, errDIRMissing) {
+			return true
+		}
+	}
+	return false
+}
+
 // merge walks the two listings of one DIR side by side, in walk order.
 func (p *Plan) merge(st, dt *Tree) {
 	srcs := append([]Entry{*st.Root}, st.Entries...)
@@ -199,6 +216,8 @@ func (p *Plan) merge(st, dt *Tree) {
 		dsts = append([]Entry{*dt.Root}, dt.Entries...)
 	}
 	setAside := "" // a destination directory moved away: skip what was inside
+	unread := unreadDirs(st)
+	unreadDir := "" // a source directory not listed: keep what is inside
 	for k, e := range srcs {
 		if !e.IsDir() {
 			p.Totals.SourceFiles++
@@ -228,6 +247,10 @@ func (p *Plan) merge(st, dt *Tree) {
 			j++
 			continue
 		}
+		if j < len(dsts) && unreadDir != "" && isBelow(dsts[j].Path, unreadDir) && dsts[j].Path != unreadDir {
+			j++ // not a deletion: the source's side is unknown
+			continue
+		}
 		c := 0
 		switch {
 		case i == len(srcs):
@@ -240,9 +263,14 @@ func (p *Plan) merge(st, dt *Tree) {
 			c = comparePaths(srcs[i].Path, dsts[j].Path)
 		}
 		switch {
+		case c < 0 && unread[srcs[i].Path] && srcs[i].IsDir():
+			i++ // not made on the mirror: see unreadDirs
 		case c < 0:
 			p.create(&srcs[i])
 			i++
+		case c == 0 && unread[srcs[i].Path] && srcs[i].IsDir() && dsts[j].IsDir():
+			unreadDir = srcs[i].Path // the mirror's copy left as it is
+			i, j = i+1, j+1
 		case c > 0:
 			p.remove(&dsts[j])
 			j++
@@ -256,6 +284,22 @@ func (p *Plan) merge(st, dt *Tree) {
 			i, j = i+1, j+1
 		}
 	}
+}
+
+// unreadDirs returns the paths of t that could not be read; those that
+// are directories could not be listed. Their mode (often 0, why they could not be read) and mtime say
+// nothing about what they hold, and copied to the mirror such a mode
+// would lock the tool out of the mirror's copy too: the mirror's
+// directory is left as it is, or not made, until the source's is read.
+func unreadDirs(t *Tree) map[string]bool {
+	dirs := map[string]bool{}
+	for _, err := range t.Errors {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			dirs[pe.Path] = true
+		}
+	}
+	return dirs
 }
 
 // countFiles returns the files and links of a listing.

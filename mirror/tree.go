@@ -85,7 +85,9 @@ func ListTree(fsys transport.FS, dir string, own TempTokens) *Tree {
 // listWhole lists the tree below dir in one request when fsys can (a
 // remote host with GNU find), keeping the walk's rules: temporaries set
 // apart, reserved names at the root left out with everything below them.
-// It reports false when fsys cannot, and the caller walks instead.
+// What could not be read is recorded, one error per entry, and what could
+// is kept, as the walk does. It reports false when fsys cannot list
+// trees, and the caller walks instead.
 func (w *walker) listWhole(dir string, tree *Tree) bool {
 	tl, ok := w.fsys.(transport.TreeLister)
 	if !ok {
@@ -95,9 +97,12 @@ func (w *walker) listWhole(dir string, tree *Tree) bool {
 	if errors.Is(err, transport.ErrNotSupported) {
 		return false
 	}
-	if err != nil {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			w.fail(e)
+		}
+	} else if err != nil {
 		w.fail(err)
-		return true
 	}
 	tree.Entries = make([]Entry, 0, len(all))
 	for _, e := range all {

@@ -26,14 +26,19 @@ var byteNames = []string{
 }
 
 // makeByteNames puts each of byteNames in detrend as a file, and as a
-// directory holding a file and a symlink to it.
+// directory holding a file and a symlink to it. They were written a
+// minute ago: a copy made within seconds of its source's mtime is
+// "unsure" for check --mirror-only (see TestRacyCopyRechecked).
 func makeByteNames(t *testing.T, root string) {
 	t.Helper()
+	past := time.Now().Add(-time.Minute)
 	for _, n := range byteNames {
 		writeFile(t, filepath.Join(root, "detrend", n), "file "+n)
+		must(t, os.Chtimes(filepath.Join(root, "detrend", n), past, past))
 		if len(n) < 250 {
 			writeFile(t, filepath.Join(root, "detrend", "d "+n, n), "in dir "+n)
 			must(t, os.Symlink(n, filepath.Join(root, "detrend", "d "+n, "link "+n)))
+			must(t, os.Chtimes(filepath.Join(root, "detrend", "d "+n, n), past, past))
 		}
 	}
 }
