@@ -44,12 +44,16 @@ func (ap *applier) copyFile(ctx context.Context, a *Action) error {
 			ap.warn("%s: is no longer a regular file on the source; left for the next run", a.Path)
 			return nil
 		}
+		before.ModTime = unwrapTime(before.ModTime, a.Src.ModTime)
 		tmp, n, sum, hashed, err := ap.transferToTemp(a, before)
 		if err != nil {
 			return err
 		}
 		after, err := ap.src.Lstat(a.Path)
 		readEnd := time.Now()
+		if err == nil {
+			after.ModTime = unwrapTime(after.ModTime, a.Src.ModTime)
+		}
 		// A delta (not hashed) moved only the changed blocks: n is not the size.
 		short := hashed && n != before.Size
 		changed := err != nil || short || after.Size != before.Size || !after.ModTime.Equal(before.ModTime)
@@ -316,4 +320,15 @@ func (ap *applier) install(tmp string, a *Action) error {
 		return err
 	}
 	return nil
+}
+
+// unwrapTime returns the listed time where stat is what SFTP makes of it:
+// an SFTP stat carries unsigned 32-bit seconds (see wrapped32), while the
+// listing (find on the host) carried the real time, before 1970 or after
+// 2106.
+func unwrapTime(stat, listed time.Time) time.Time {
+	if !stat.Equal(listed) && stat.Unix() == wrapped32(listed) {
+		return listed
+	}
+	return stat
 }

@@ -118,6 +118,9 @@ type Plan struct {
 	// srcOfLinked is the source entry of each path whose destination file
 	// has more than one link, to undo links the source no longer has.
 	srcOfLinked map[string]*Entry
+	// wrappedTimes counts entries whose time the destination holds as
+	// SFTP wraps it (see wrapped32).
+	wrappedTimes int
 }
 
 // Totals sums up a plan.
@@ -187,6 +190,9 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 	}
 	if opt.HardLinks {
 		p.keepHardLinks()
+	}
+	if p.wrappedTimes > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("modification times outside 1970–2106 not kept: %s holds %d of them wrapped, as SFTP's 32-bit seconds carry them (with touch on the host, or the remote helper, they are kept exactly)", p.To, p.wrappedTimes))
 	}
 	p.sum()
 	return p, nil
@@ -391,8 +397,11 @@ func (p *Plan) compare(s, d *Entry) (dirSetAside bool) {
 
 func (p *Plan) metaChange(s, d *Entry) Change {
 	var c Change
-	if !sameTime(s.ModTime, d.ModTime) {
+	switch {
+	case !sameTime(s.ModTime, d.ModTime):
 		c |= ChangeTime
+	case s.ModTime.Unix() != d.ModTime.Unix():
+		p.wrappedTimes++ // what SFTP makes of it: see wrapped32
 	}
 	if s.Mode.Perm() != d.Mode.Perm() || s.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != d.Mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
 		c |= ChangePerm
@@ -405,12 +414,25 @@ func (p *Plan) metaChange(s, d *Entry) Change {
 
 // sameTime compares modification times at the precision both sides carry:
 // an endpoint that keeps whole seconds only (SFTP) matches any time in
-// that second.
+// that second, and one that holds a time outside 1970–2106 as SFTP wraps
+// it matches the real time (see wrapped32).
 func sameTime(a, b time.Time) bool {
-	if a.Nanosecond() == 0 || b.Nanosecond() == 0 {
-		return a.Unix() == b.Unix()
+	switch {
+	case a.Unix() != b.Unix():
+		return wrapped32(a) == b.Unix() || wrapped32(b) == a.Unix()
+	case a.Nanosecond() == 0 || b.Nanosecond() == 0:
+		return true
 	}
 	return a.Equal(b)
+}
+
+// wrapped32 returns the time SFTP v3 carries for t: its times are
+// unsigned 32-bit seconds, so a time before 1970 or after 2106 arrives
+// wrapped on an endpoint that can set it no other way (no touch on the
+// host). Such a copy is as good as the endpoint can make it; comparing it
+// as changed would copy the file again on every run.
+func wrapped32(t time.Time) int64 {
+	return int64(uint32(t.Unix()))
 }
 
 // sum fills in the totals.

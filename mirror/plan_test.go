@@ -199,3 +199,28 @@ func BenchmarkPlan20k(b *testing.B) {
 		}
 	}
 }
+
+// TestSameTime: times compare at the precision both sides carry, and a
+// time outside 1970–2106 matches what SFTP's 32-bit seconds make of it,
+// so that such a file is not copied again on every run (issue 8 item 11).
+func TestSameTime(t *testing.T) {
+	sec := func(s int64) time.Time { return time.Unix(s, 0) }
+	for _, c := range []struct {
+		name string
+		a, b time.Time
+		want bool
+	}{
+		{"equal", time.Unix(1700000000, 5), time.Unix(1700000000, 5), true},
+		{"whole seconds on one side", time.Unix(1700000000, 5), sec(1700000000), true},
+		{"nanoseconds differ", time.Unix(1700000000, 5), time.Unix(1700000000, 6), false},
+		{"seconds differ", sec(1700000000), sec(1700000001), false},
+		{"before 1970 wrapped", sec(-1), sec(1<<32 - 1), true},
+		{"after 2106 wrapped", sec(1<<32 + 100), sec(100), true},
+		{"wrapped the other way round", sec(100), sec(1<<32 + 100), true},
+		{"before 1970, not its wrap", sec(-1), sec(1<<32 - 2), false},
+	} {
+		if got := sameTime(c.a, c.b); got != c.want {
+			t.Errorf("%s: sameTime(%v, %v) = %v, want %v", c.name, c.a.Unix(), c.b.Unix(), got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -277,6 +278,13 @@ func (f *sftpFS) Chtimes(name string, mtime time.Time) error {
 		return err
 	case link:
 		return f.symlinkTimes(name, mtime)
+	case mtime.Unix() < 0 || mtime.Unix() > math.MaxUint32:
+		// SFTP's times are unsigned 32-bit seconds: set it with touch,
+		// or as SFTP wraps it where the host has no touch (the plan then
+		// compares it as wrapped, so it is not copied again).
+		if f.c.probe(); f.c.touchH {
+			return f.symlinkTimes(name, mtime)
+		}
 	}
 	return f.pathErr("chtimes", name, f.c.sftp.Chtimes(abs, mtime, mtime))
 }
