@@ -42,6 +42,13 @@ type Dialer struct {
 	// in ~/.cargo/bin, say, needs "~/.cargo/bin" here ("~" is the remote
 	// home). "" leaves PATH alone.
 	RemotePath string
+	// Helper says whether remote endpoints are served by "backup serve"
+	// on the host (confined to the root by the host's kernel) or by its
+	// SFTP server; "" is HelperNever for now.
+	Helper HelperMode
+	// HelperCommand is the helper's command on remote hosts ("~/" is the
+	// remote home); "" = "backup" on the remote PATH.
+	HelperCommand string
 
 	cfgOnce sync.Once
 	cfg     *sshConfigs
@@ -108,7 +115,7 @@ func (d *Dialer) Dial(ctx context.Context, ep table.Endpoint) (FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := newSFTPFS(ctx, d, c, ep)
+		f, err := d.open(ctx, c, ep)
 		if err == nil {
 			return f, nil
 		}
@@ -120,6 +127,33 @@ func (d *Dialer) Dial(ctx context.Context, ep table.Endpoint) (FS, error) {
 			return nil, err
 		}
 	}
+}
+
+// HelperMode says whether remote endpoints are served by the helper.
+type HelperMode string
+
+const (
+	HelperAuto    HelperMode = "auto"    // the helper where it runs, else SFTP
+	HelperNever   HelperMode = "never"   // always SFTP
+	HelperRequire HelperMode = "require" // the helper, or the Dial fails
+)
+
+// open opens ep's FS on c: the helper or SFTP, as d.Helper says.
+func (d *Dialer) open(ctx context.Context, c *sshConn, ep table.Endpoint) (FS, error) {
+	if d.Helper == HelperAuto || d.Helper == HelperRequire {
+		command := d.HelperCommand
+		if command == "" {
+			command = "backup"
+		}
+		h, err := newHelperFS(ctx, d, c, ep, command)
+		if err == nil {
+			return h, nil
+		}
+		if d.Helper == HelperRequire || !errors.Is(err, ErrNoHelper) {
+			return nil, err
+		}
+	}
+	return newSFTPFS(ctx, d, c, ep)
 }
 
 // resolve applies the ssh_config and the Dialer's fields to ep.

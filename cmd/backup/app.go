@@ -59,7 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		targetsCommand(), statusCommand(), backupCommand(), restoreCommand(), checkCommand(),
-		initCommand(), promoteCommand(), swapCommand(), hashCommand(), blocksCommand(),
+		initCommand(), promoteCommand(), swapCommand(), hashCommand(), blocksCommand(), serveCommand(),
 	}
 }
 
