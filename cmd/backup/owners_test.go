@@ -9,18 +9,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mirrorfence/mirrorfence/internal/testenv"
 )
 
 // needRoot skips a test that must own files as other users, saying so;
 // under CI=true it fails instead, since CI runs as root.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test needs root (to own files as other users), and CI runs as root")
-		}
-		t.Skip("needs root to own files as other users")
-	}
+	testenv.NeedRoot(t)
 }
 
 // ownedTree adds to root, inside DIR detrend, entries owned by other users
