@@ -10,49 +10,66 @@ import (
 )
 
 // TestBackupMirrorsAndFollowsChanges is the nightly cycle on local copies:
-// the first run makes an identical mirror (rsync says so), and after edits,
-// additions and deletions on the source the next run makes it identical
-// again.
+// the first run makes an identical mirror (rsync says so, ".backup-" names
+// inside the DIRs compared like any), and after edits, additions and
+// deletions on the source the next run makes it identical again, with
+// every file it replaced or deleted in the trash as it was, and nothing
+// else there.
 func TestBackupMirrorsAndFollowsChanges(t *testing.T) {
 	for _, dirs := range [][]string{{"detrend", "tests"}, nil} {
 		t.Run(strings.Join(append([]string{"dirs"}, dirs...), "-"), func(t *testing.T) {
 			w := newWorld(t, dirs...)
 			makeTree(t, w.src)
+			addLookalikes(t, w.src)
 			w.mustRun(0, "init", "elixir")
 			w.mustRun(0, "-backup", "elixir")
 			w.assertSame()
+			if got := sumOf(t, filepath.Join(w.dst, "tests/.backup-id")); got != sumOf(t, filepath.Join(w.src, "tests/.backup-id")) {
+				t.Fatalf("a .backup- name inside a DIR was not mirrored")
+			}
 
+			before := contentSums(t, w.dst, false)
 			writeFile(t, filepath.Join(w.src, "detrend/2026/nov/frame1.fits"), "edited")
 			writeFile(t, filepath.Join(w.src, "detrend/new/dir/file.txt"), "new")
 			must(t, os.Remove(filepath.Join(w.src, "detrend/one.txt")))
 			must(t, os.RemoveAll(filepath.Join(w.src, "tests/nested")))
+			must(t, os.Remove(filepath.Join(w.src, "detrend/.backup-notes.txt")))
 			must(t, os.Chmod(filepath.Join(w.src, "detrend/empty.dat"), 0o640))
 			w.mustRun(0, "backup", "elixir")
 			w.assertSame()
 			if _, err := os.Stat(filepath.Join(w.dst, "detrend/one.txt")); !os.IsNotExist(err) {
 				t.Fatalf("deleted file still on the mirror: %v", err)
 			}
-			trash, _ := filepath.Glob(filepath.Join(w.dst, ".backup-trash/*/detrend/one.txt"))
-			if len(trash) != 1 {
-				t.Fatalf("deleted file not in the trash: %v", trash)
+			kept := map[string]string{}
+			for _, p := range []string{"detrend/2026/nov/frame1.fits", "detrend/one.txt", "tests/nested/a/b/c/deep.txt", "detrend/.backup-notes.txt"} {
+				kept[p] = before[p]
 			}
+			assertTrashHolds(t, w.dst, kept)
 		})
 	}
 }
 
-// TestOutOfScopeUntouched: only the DIRs are copied.
+// TestOutOfScopeUntouched: only the DIRs are copied; everything outside
+// them, on both copies, stays as it was, owners and times included.
 func TestOutOfScopeUntouched(t *testing.T) {
 	w := newWorld(t, "detrend", "tests")
 	makeTree(t, w.src)
 	writeFile(t, filepath.Join(w.dst, "other/mine.txt"), "mirror's own")
+	writeFile(t, filepath.Join(w.dst, "other/sub/deeper.txt"), "deeper")
+	writeFile(t, filepath.Join(w.dst, "NOTES"), "at the mirror's root")
+	writeFile(t, filepath.Join(w.dst, "detrend-old/kept.txt"), "a name next to a DIR's")
+	must(t, os.Mkdir(filepath.Join(w.dst, "private"), 0o700))
+	must(t, os.Symlink("other/mine.txt", filepath.Join(w.dst, "link")))
 	w.mustRun(0, "init", "elixir", "--adopt")
+	srcBefore := without(snapshot(t, w.src), true)
+	dstBefore := without(snapshot(t, w.dst), true, w.dirs...)
 	w.mustRun(0, "backup", "elixir")
+	w.assertSame()
 	if _, err := os.Stat(filepath.Join(w.dst, "other/not-in-scope.txt")); !os.IsNotExist(err) {
 		t.Fatalf("out-of-scope file was copied: %v", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(w.dst, "other/mine.txt")); err != nil || string(b) != "mirror's own" {
-		t.Fatalf("out-of-scope mirror file touched: %q %v", b, err)
-	}
+	assertSnapshotsEqual(t, "the source", srcBefore, without(snapshot(t, w.src), true))
+	assertSnapshotsEqual(t, "the mirror outside the DIRs", dstBefore, without(snapshot(t, w.dst), true, w.dirs...))
 }
 
 // TestDryRunWritesNothing: the audit shows every action and leaves both
@@ -121,7 +138,10 @@ func TestCheckFindsFlippedByteAndChecksumRepairs(t *testing.T) {
 }
 
 // TestRestoreBringsBackAndDeletesNothing: restore copies a file deleted on
-// the source back, and keeps files the mirror lacks.
+// the source back and puts back one changed there (the source's version
+// kept in the source's trash), and deletes nothing: every entry only on
+// the source stays as it was. With --delete those go too, into the
+// source's trash, and the copies are the same.
 func TestRestoreBringsBackAndDeletesNothing(t *testing.T) {
 	w := newWorld(t, "detrend", "tests")
 	makeTree(t, w.src)
@@ -131,15 +151,47 @@ func TestRestoreBringsBackAndDeletesNothing(t *testing.T) {
 	want, err := os.ReadFile(lost)
 	must(t, err)
 	must(t, os.Remove(lost))
-	writeFile(t, filepath.Join(w.src, "tests/only-on-source.txt"), "keep me")
+	changed := filepath.Join(w.src, "tests/run.sh")
+	changedWant := sumOf(t, changed)
+	writeFile(t, changed, "echo changed on the source after the run\n")
+	changedOnSource := sumOf(t, changed)
+	onlyOnSource := []string{"tests/only-on-source.txt", "detrend/new dir/a.txt", "detrend/new dir/nested/b.txt",
+		"detrend/2026/nov/late.fits", "detrend/link-only-here", "tests/empty-only-here"}
+	for _, p := range onlyOnSource[:4] {
+		writeFile(t, filepath.Join(w.src, p), "keep me: "+p)
+	}
+	must(t, os.Symlink("2026", filepath.Join(w.src, "detrend/link-only-here")))
+	must(t, os.Mkdir(filepath.Join(w.src, "tests/empty-only-here"), 0o750))
+	before := snapshot(t, w.src)
 
 	w.mustRun(0, "-restore", "elixir")
 	got, err := os.ReadFile(lost)
 	if err != nil || string(got) != string(want) {
 		t.Fatalf("restored file: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(w.src, "tests/only-on-source.txt")); err != nil {
-		t.Fatalf("restore deleted a source file: %v", err)
+	if sumOf(t, changed) != changedWant {
+		t.Errorf("restore left the source's change to %s in place", changed)
+	}
+	after := snapshot(t, w.src)
+	for p, d := range before {
+		if _, ok := after[p]; !ok {
+			t.Errorf("restore deleted %s from the source (was %s)", p, d)
+		}
+	}
+	for _, p := range onlyOnSource {
+		if after[p] != before[p] {
+			t.Errorf("restore changed %s, only on the source: was %q, now %q", p, before[p], after[p])
+		}
+	}
+	assertTrashHolds(t, w.src, map[string]string{"tests/run.sh": changedOnSource})
+
+	r := w.mustRun(0, "restore", "elixir", "--delete", "--max-delete", "100%")
+	w.assertSame()
+	kept := trashed(t, w.src)
+	for _, p := range onlyOnSource[:4] {
+		if sums := kept[p]; len(sums) != 1 {
+			t.Errorf("restore --delete: %s not kept once in the source's trash (%d)\n%s", p, len(sums), r.stdout)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorfence/mirrorfence/mirror"
 	"github.com/mirrorfence/mirrorfence/transport/sshtest"
 )
 
@@ -86,18 +87,58 @@ func TestSSHEveryCommand(t *testing.T) {
 			sw.mustRun(0, "check", "elixir")
 			sw.mustRun(0, "check", "elixir", "--mirror-only")
 
+			// restore over SSH: the lost file comes back as the mirror holds
+			// it (content, mode, time: the copies are the same again).
 			lost := filepath.Join(sw.src, "tests/run.sh")
+			lostSum := sumOf(t, lost)
 			must(t, os.Remove(lost))
 			sw.mustRun(0, "restore", "elixir")
-			if _, err := os.Stat(lost); err != nil {
-				t.Fatalf("restore over SSH: %v", err)
+			if got := sumOf(t, lost); got != lostSum {
+				t.Fatalf("restore over SSH: %s holds other content", lost)
+			}
+			sw.assertSame()
+
+			// swap over SSH: the last write on the source is carried over,
+			// both markers flip at epoch 2, the table is rewritten, and the
+			// next run goes the other way.
+			writeFile(t, filepath.Join(sw.src, "detrend/last before swap.txt"), "carried over")
+			srcEndpoint, dstEndpoint := "uhane:"+sw.src, "mamane:"+sw.dst
+			if mode.mirrorLocal {
+				dstEndpoint = sw.dst
 			}
 			sw.mustRun(0, "swap", "elixir")
-			r = sw.mustRun(0, "status", "elixir")
-			if !strings.Contains(r.stdout, "epoch 2") {
-				t.Fatalf("swap over SSH:\n%s", r.stdout)
+			assertMarker(t, sw.src, mirror.RoleMirror, 2)
+			assertMarker(t, sw.dst, mirror.RoleSource, 2)
+			assertTableRoles(t, sw.tab, dstEndpoint, srcEndpoint)
+			if got := sumOf(t, filepath.Join(sw.dst, "detrend/last before swap.txt")); got != sumOf(t, filepath.Join(sw.src, "detrend/last before swap.txt")) {
+				t.Errorf("swap over SSH: the last write was not carried over")
 			}
+			r = sw.mustRun(0, "status", "elixir")
+			assertWords(t, r.stdout, []string{"source copy:  role source, epoch 2", "mirror copy:  role mirror, epoch 2"})
+			writeFile(t, filepath.Join(sw.dst, "detrend/on the new source.txt"), "after the swap")
+			sw.mustRun(0, "backup", "elixir")
+			if _, err := os.Stat(filepath.Join(sw.src, "detrend/on the new source.txt")); err != nil {
+				t.Errorf("after the swap the run did not go the other way: %v", err)
+			}
+			sw.assertSame()
 		})
+	}
+}
+
+// assertTableRoles fails unless the table file tab names source as the
+// SOURCE and mirrorRoot as the MIRROR.
+func assertTableRoles(t *testing.T, tab, source, mirrorRoot string) {
+	t.Helper()
+	data, err := os.ReadFile(tab)
+	must(t, err)
+	got := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "SOURCE" || f[0] == "MIRROR") {
+			got[f[0]] = f[1]
+		}
+	}
+	if got["SOURCE"] != source || got["MIRROR"] != mirrorRoot {
+		t.Errorf("table: SOURCE %q, MIRROR %q; want %q, %q:\n%s", got["SOURCE"], got["MIRROR"], source, mirrorRoot, data)
 	}
 }
 

@@ -82,14 +82,21 @@ func (w *world) mustRun(want int, args ...string) result {
 	return r
 }
 
+// scope is a pair of directories the oracle compares, and whether they are
+// the copies' roots, where the ".backup-" names are the tool's own.
+type scope struct {
+	src, dst string
+	root     bool
+}
+
 // scopes returns the pairs of directories the oracle compares.
-func (w *world) scopes() [][2]string {
+func (w *world) scopes() []scope {
 	if len(w.dirs) == 0 {
-		return [][2]string{{w.src, w.dst}}
+		return []scope{{w.src, w.dst, true}}
 	}
-	var out [][2]string
+	var out []scope
 	for _, d := range w.dirs {
-		out = append(out, [2]string{filepath.Join(w.src, d), filepath.Join(w.dst, d)})
+		out = append(out, scope{filepath.Join(w.src, d), filepath.Join(w.dst, d), false})
 	}
 	return out
 }
@@ -99,18 +106,23 @@ func (w *world) scopes() [][2]string {
 func (w *world) assertSame() {
 	w.t.Helper()
 	for _, s := range w.scopes() {
-		if out := rsyncDiff(w.t, s[0], s[1]); out != "" {
-			w.t.Fatalf("rsync sees differences between %s and %s:\n%s", s[0], s[1], out)
+		if out := rsyncDiff(w.t, s.src, s.dst, s.root); out != "" {
+			w.t.Fatalf("rsync sees differences between %s and %s:\n%s", s.src, s.dst, out)
 		}
 	}
 }
 
 // rsyncDiff returns what rsync -a -c -n -i --delete would change to make
-// b like a, leaving out the tool's own names.
-func rsyncDiff(t *testing.T, a, b string) string {
+// b like a. At the copies' roots (root) it leaves out the tool's own names
+// there; inside a DIR every name is the users', ".backup-" names included.
+func rsyncDiff(t *testing.T, a, b string, root bool) string {
 	t.Helper()
 	rsync := needRsync(t)
-	cmd := exec.Command(rsync, "-a", "-c", "-n", "-i", "--delete", "--exclude=/.backup-*", a+"/", b+"/")
+	args := []string{"-a", "-c", "-n", "-i", "--delete"}
+	if root {
+		args = append(args, "--exclude=/.backup-*")
+	}
+	cmd := exec.Command(rsync, append(args, a+"/", b+"/")...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("rsync: %v\n%s", err, out)
@@ -237,6 +249,21 @@ func makeTree(t *testing.T, root string) {
 		past = past.Add(time.Minute + 7*time.Millisecond)
 		return os.Chtimes(p, past, past)
 	}))
+}
+
+// addLookalikes adds to root, inside DIRs detrend and tests, names that
+// start with the tool's prefix: there they are the users' like any other,
+// mirrored and compared (a temporary's form with no run's token too).
+func addLookalikes(t *testing.T, root string) {
+	t.Helper()
+	for name, content := range map[string]string{
+		"detrend/.backup-notes.txt": "the users' notes",
+		"tests/.backup-id":          "not a marker",
+		"detrend/2026/.backup-tmp-0123456789abcdef-00000000-x.fits": "no run made me",
+		"tests/.backup-trash/kept.txt":                              "a users' directory",
+	} {
+		writeFile(t, filepath.Join(root, name), content)
+	}
 }
 
 func must(t *testing.T, err error) {

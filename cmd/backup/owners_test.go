@@ -81,8 +81,8 @@ func owners(t *testing.T, root string) string {
 func (w *world) assertOwnersSame() {
 	w.t.Helper()
 	for _, s := range w.scopes() {
-		if a, b := owners(w.t, s[0]), owners(w.t, s[1]); a != b {
-			w.t.Fatalf("owners differ between %s and %s:\nsource:\n%s\nmirror:\n%s", s[0], s[1], a, b)
+		if a, b := owners(w.t, s.src), owners(w.t, s.dst); a != b {
+			w.t.Fatalf("owners differ between %s and %s:\nsource:\n%s\nmirror:\n%s", s.src, s.dst, a, b)
 		}
 	}
 	w.assertSame()
