@@ -41,9 +41,12 @@ type TreeLister interface {
 
 var _ TreeLister = (*sftpFS)(nil)
 
-// findFormat prints eight NUL-terminated fields per entry; only the path
-// and the link target can hold arbitrary bytes, and none can hold NUL.
-const findFormat = `%y\0%m\0%s\0%T@\0%U\0%G\0%P\0%l\0`
+// findFormat prints findFields NUL-terminated fields per entry; only the
+// path and the link target can hold arbitrary bytes, and none can hold
+// NUL. Link count, device and inode (%n %D %i) let hard links be kept.
+const findFormat = `%y\0%m\0%s\0%T@\0%U\0%G\0%P\0%l\0%n\0%D\0%i\0`
+
+const findFields = 11
 
 // ListTree implements TreeLister with "find -P dir -mindepth 1 -printf" on
 // the host, in the C locale so that its messages have one form. Times are
@@ -83,14 +86,14 @@ func (f *sftpFS) ListTree(dir string) ([]TreeEntry, error) {
 // not: each message, a line that is not an entry, output cut short.
 func parseFind(dir string, out, stderr []byte) ([]TreeEntry, error) {
 	fields := strings.Split(string(out), "\x00")
-	complete := (len(fields) - 1) / 8 // the last element follows the final NUL
+	complete := (len(fields) - 1) / findFields // the last element follows the final NUL
 	var errs []error
-	if len(fields)%8 != 1 || fields[len(fields)-1] != "" {
+	if len(fields)%findFields != 1 || fields[len(fields)-1] != "" {
 		errs = append(errs, &fs.PathError{Op: "listtree", Path: dir, Err: fmt.Errorf("%w: find output cut short", errBadName)})
 	}
 	entries := make([]TreeEntry, 0, complete)
-	for i := 0; i < complete*8; i += 8 {
-		e, err := findEntry(dir, fields[i:i+8])
+	for i := 0; i < complete*findFields; i += findFields {
+		e, err := findEntry(dir, fields[i:i+findFields])
 		if err != nil {
 			errs = append(errs, &fs.PathError{Op: "listtree", Path: dir, Err: err})
 			continue
@@ -114,8 +117,11 @@ func findEntry(dir string, f []string) (TreeEntry, error) {
 	sec, err3 := floorSeconds(f[3])
 	uid, err4 := strconv.Atoi(f[4])
 	gid, err5 := strconv.Atoi(f[5])
+	nlink, err6 := strconv.ParseUint(f[8], 10, 64)
+	dev, err7 := strconv.ParseUint(f[9], 10, 64)
+	ino, err8 := strconv.ParseUint(f[10], 10, 64)
 	typ, ok := findTypes[f[0]]
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || !ok {
+	if errors.Join(err1, err2, err3, err4, err5, err6, err7, err8) != nil || !ok {
 		return TreeEntry{}, fmt.Errorf("%w: bad find line for %q", errBadName, rel)
 	}
 	mode := typ | fs.FileMode(perm)&fs.ModePerm
@@ -125,8 +131,9 @@ func findEntry(dir string, f []string) (TreeEntry, error) {
 		}
 	}
 	e := TreeEntry{
-		Path:     path.Join(dir, rel),
-		FileInfo: FileInfo{Name: path.Base(rel), Mode: mode, Size: size, ModTime: time.Unix(sec, 0), UID: uid, GID: gid},
+		Path: path.Join(dir, rel),
+		FileInfo: FileInfo{Name: path.Base(rel), Mode: mode, Size: size, ModTime: time.Unix(sec, 0), UID: uid, GID: gid,
+			Nlink: nlink, Dev: dev, Ino: ino},
 	}
 	if typ == fs.ModeSymlink {
 		e.Link = f[7]

@@ -9,7 +9,7 @@ import (
 
 // findRecord is one entry of find's output in findFormat.
 func findRecord(typ, mode, size, mtime, rel, link string) string {
-	return strings.Join([]string{typ, mode, size, mtime, "0", "0", rel, link}, "\x00") + "\x00"
+	return strings.Join([]string{typ, mode, size, mtime, "0", "0", rel, link, "1", "64768", "4242"}, "\x00") + "\x00"
 }
 
 // TestParseFindPartial: find's output and stderr as GNU find 4.9 gives

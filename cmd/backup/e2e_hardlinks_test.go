@@ -11,9 +11,29 @@ import (
 
 // TestHardLinks: hard-link groups of the source arrive as groups on the
 // mirror — made, then broken, extended and moved between runs — with rsync
-// -H as the oracle, and a restore brings them back as links.
+// -H as the oracle, and a restore brings them back as links; locally and
+// over SSH (find's link counts, SFTP's hardlink@openssh.com), from a third
+// host and from the mirror host.
 func TestHardLinks(t *testing.T) {
-	w := newWorld(t, "detrend", "tests")
+	for _, mode := range []struct {
+		name string
+		ssh  bool
+		// mirrorLocal: the tool runs on the mirror host (the seed's cron).
+		mirrorLocal bool
+	}{{"local", false, false}, {"ssh-third-host", true, false}, {"ssh-on-mirror-host", true, true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var w *world
+			if mode.ssh {
+				w = newSSHWorld(t, mode.mirrorLocal, "detrend", "tests").world
+			} else {
+				w = newWorld(t, "detrend", "tests")
+			}
+			checkHardLinks(t, w)
+		})
+	}
+}
+
+func checkHardLinks(t *testing.T, w *world) {
 	src := func(p string) string { return filepath.Join(w.src, p) }
 	dst := func(p string) string { return filepath.Join(w.dst, p) }
 	for _, d := range []string{"detrend/a", "detrend/b", "tests"} {
