@@ -124,7 +124,7 @@ func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifes
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
 	if manifest != nil && !rep.Verdict.DiscardStale && dstState.Marker.Role == RoleMirror {
-		rep.MirrorChanges = excuse(manifest.Changed(p.dst), journal.Paths)
+		rep.MirrorChanges = excuse(manifest.Changed(p.dst, p.dstXattrs), journal.Paths)
 		if len(rep.MirrorChanges) > 0 && !opt.OverwriteMirrorChanges {
 			return refuse("mirror-changed",
 				fmt.Sprintf("if users wrote to the mirror because it stood in for the source, save those files or make it the source with 'backup promote %s' or 'backup swap %s'; to discard them (into the trash) run 'backup backup %s --overwrite-mirror-changes'", opt.Target, opt.Target, opt.Target),

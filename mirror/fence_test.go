@@ -186,7 +186,7 @@ func TestManifestChanged(t *testing.T) {
 		{"whole seconds (SFTP)", edit("d/f", func(e *Entry) { e.ModTime = t0.Truncate(time.Second) }), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := m.Changed(c.now)
+			got := m.Changed(c.now, nil)
 			slices.Sort(got)
 			if !slices.Equal(got, c.want) {
 				t.Fatalf("Changed = %q, want %q", got, c.want)

@@ -19,9 +19,10 @@ import (
 // ManifestFile records, on a mirror, what the last complete run left there.
 const ManifestFile = ".backup-manifest"
 
-// The v2 header; v1 manifests (without the trust field) are read as well,
-// their entries trusted.
-const manifestHeader = "# backup-manifest v2: type mode size mtime-ns blake3 trust path"
+// The v3 header; v2 manifests (without the xattrs field) and v1 ones
+// (without trust either) are read as well, their entries trusted and their
+// attributes not recorded.
+const manifestHeader = "# backup-manifest v3: type mode size mtime-ns blake3 trust xattrs path"
 
 // Trust says how far a file's recorded size and mtime prove its content.
 type Trust uint8
@@ -51,6 +52,9 @@ type ManifestEntry struct {
 	ModTime time.Time
 	Sum     *transport.Sum // nil when not known; else the hash of what was written
 	Trust   Trust          // regular files: whether size and mtime prove the content
+	// Xattrs is the digest of the extended attributes (ACLs among them)
+	// the run left (see xattrDigest); nil when not kept or not known.
+	Xattrs *transport.Sum
 }
 
 // Manifest maps paths in scope to what the mirror held there.
@@ -110,13 +114,16 @@ func parseManifestLine(text string) (ManifestEntry, error) {
 	if len(f) == 6 { // v1: no trust field
 		f = append(f[:5], "ok", f[5])
 	}
-	if len(f) != 7 {
-		return ManifestEntry{}, errors.New("want 7 tab-separated fields")
+	if len(f) == 7 { // v2: no xattrs field
+		f = append(f[:6], "-", f[6])
+	}
+	if len(f) != 8 {
+		return ManifestEntry{}, errors.New("want 8 tab-separated fields")
 	}
 	mode, err1 := strconv.ParseUint(f[1], 8, 32)
 	size, err2 := strconv.ParseInt(f[2], 10, 64)
 	ns, err3 := strconv.ParseInt(f[3], 10, 64)
-	name, err4 := strconv.Unquote(f[6])
+	name, err4 := strconv.Unquote(f[7])
 	trust, err5 := parseTrust(f[5])
 	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return ManifestEntry{}, err
@@ -142,14 +149,34 @@ func parseManifestLine(text string) (ManifestEntry, error) {
 	default:
 		return ManifestEntry{}, fmt.Errorf("unknown type %q", f[0])
 	}
-	if f[4] != "-" {
-		sum, err := transport.ParseSum(f[4])
-		if err != nil {
-			return ManifestEntry{}, err
-		}
-		e.Sum = &sum
+	var err error
+	if e.Sum, err = parseOptionalSum(f[4]); err != nil {
+		return ManifestEntry{}, err
+	}
+	if e.Xattrs, err = parseOptionalSum(f[6]); err != nil {
+		return ManifestEntry{}, fmt.Errorf("xattrs: %w", err)
 	}
 	return e, nil
+}
+
+// parseOptionalSum parses a hash, or "-" for none.
+func parseOptionalSum(text string) (*transport.Sum, error) {
+	if text == "-" {
+		return nil, nil
+	}
+	sum, err := transport.ParseSum(text)
+	if err != nil {
+		return nil, err
+	}
+	return &sum, nil
+}
+
+// optionalSum is the text form of a hash, "-" for none.
+func optionalSum(sum *transport.Sum) string {
+	if sum == nil {
+		return "-"
+	}
+	return sum.String()
 }
 
 func parseTrust(s string) (Trust, error) {
@@ -182,20 +209,18 @@ func (m Manifest) Bytes(order []string) []byte {
 		case e.Mode&fs.ModeDevice != 0:
 			typ = "b"
 		}
-		sum := "-"
-		if e.Sum != nil {
-			sum = e.Sum.String()
-		}
-		fmt.Fprintf(&b, "%s\t%o\t%d\t%d\t%s\t%s\t%s\n", typ, e.Mode.Perm(), e.Size, e.ModTime.UnixNano(), sum, e.Trust, strconv.Quote(e.Path))
+		fmt.Fprintf(&b, "%s\t%o\t%d\t%d\t%s\t%s\t%s\t%s\n", typ, e.Mode.Perm(), e.Size, e.ModTime.UnixNano(), optionalSum(e.Sum), e.Trust, optionalSum(e.Xattrs), strconv.Quote(e.Path))
 	}
 	return b.Bytes()
 }
 
-// Changed compares the mirror as it is now (entries, in scope) with the
-// manifest and returns the paths changed outside the tool: added, removed,
-// or with another type, size, mtime or mode. Directories count for presence,
-// type and mode only, as their mtime follows their contents.
-func (m Manifest) Changed(now []Entry) []string {
+// Changed compares the mirror as it is now (entries, in scope, and the
+// digests of the attributes read of them, by path) with the manifest and
+// returns the paths changed outside the tool: added, removed, or with
+// another type, size, mtime, mode or attributes. Directories count for
+// presence, type, mode and attributes only, as their mtime follows their
+// contents.
+func (m Manifest) Changed(now []Entry, xattrs map[string]transport.Sum) []string {
 	var changed []string
 	seen := make(map[string]bool, len(now))
 	for _, e := range now {
@@ -206,6 +231,8 @@ func (m Manifest) Changed(now []Entry) []string {
 			changed = append(changed, "added: "+e.Path)
 		case old.Mode.Type() != e.Mode.Type() || old.Mode.Perm() != e.Mode.Perm():
 			changed = append(changed, "changed: "+e.Path)
+		case xattrsChanged(old.Xattrs, xattrs, e.Path):
+			changed = append(changed, "attributes changed: "+e.Path)
 		case e.IsDir():
 		case (e.IsRegular() && old.Size != e.Size) || !sameTime(old.ModTime, e.ModTime):
 			changed = append(changed, "changed: "+e.Path)
@@ -217,6 +244,13 @@ func (m Manifest) Changed(now []Entry) []string {
 		}
 	}
 	return changed
+}
+
+// xattrsChanged reports whether the attributes read of path p differ from
+// those recorded (nothing is known when either is missing).
+func xattrsChanged(recorded *transport.Sum, now map[string]transport.Sum, p string) bool {
+	sum, ok := now[p]
+	return recorded != nil && ok && sum != *recorded
 }
 
 // Matches reports whether entry e is as the manifest recorded it.

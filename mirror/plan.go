@@ -115,6 +115,9 @@ type Plan struct {
 	// compared (Options.Xattrs), and xattrs the attributes to set, by path.
 	xattrSrc []*Entry
 	xattrs   map[string][]transport.Xattr
+	// dstXattrs are the digests of the destination's attributes read
+	// (xattrDigest), by path: for the manifest and its changed-outside rule.
+	dstXattrs map[string]transport.Sum
 	// srcOfLinked is the source entry of each path whose destination file
 	// has more than one link, to undo links the source no longer has.
 	srcOfLinked map[string]*Entry

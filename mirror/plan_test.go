@@ -129,10 +129,10 @@ func TestFlagsAndDisplayName(t *testing.T) {
 }
 
 func TestManifestRoundTrip(t *testing.T) {
-	sum := transport.Sum{1, 2, 3}
+	sum, attrs := transport.Sum{1, 2, 3}, xattrDigest([]transport.Xattr{{Name: "user.a", Value: []byte("1")}})
 	m := Manifest{
-		"a":          {Path: "a", Mode: 0o755 | os.ModeDir, ModTime: time.Unix(5, 6)},
-		"a/f\tx\n\"": {Path: "a/f\tx\n\"", Mode: 0o640, Size: 12, ModTime: time.Unix(7, 8), Sum: &sum},
+		"a":          {Path: "a", Mode: 0o755 | os.ModeDir, ModTime: time.Unix(5, 6), Xattrs: &attrs},
+		"a/f\tx\n\"": {Path: "a/f\tx\n\"", Mode: 0o640, Size: 12, ModTime: time.Unix(7, 8), Sum: &sum, Trust: Racy, Xattrs: &attrs},
 		"a/l":        {Path: "a/l", Mode: 0o777 | os.ModeSymlink, ModTime: time.Unix(9, 0)},
 	}
 	data := m.Bytes([]string{"a", "a/f\tx\n\"", "a/l"})
@@ -142,14 +142,48 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 	for k, v := range m {
 		b := back[k]
-		if b.Mode != v.Mode || b.Size != v.Size || !b.ModTime.Equal(v.ModTime) || (v.Sum != nil) != (b.Sum != nil) || (v.Sum != nil && *v.Sum != *b.Sum) {
+		if b.Mode != v.Mode || b.Size != v.Size || !b.ModTime.Equal(v.ModTime) || b.Trust != v.Trust ||
+			!sameSum(b.Sum, v.Sum) || !sameSum(b.Xattrs, v.Xattrs) {
 			t.Errorf("%q: got %+v, want %+v", k, b, v)
 		}
+	}
+	// v2 (no xattrs field) and v1 (no trust either) are read as well.
+	old, err := ParseManifest([]byte("f\t644\t1\t2\t-\tracy\t\"v2\"\nf\t644\t1\t2\t-\t\"v1\"\n"))
+	if err != nil || old["v2"].Trust != Racy || old["v2"].Xattrs != nil || old["v1"].Trust != Trusted {
+		t.Errorf("older manifests: %+v, %v", old, err)
 	}
 	for _, bad := range []string{"f\t644\t1\t2\t-", "x\t644\t1\t2\t-\t\"a\"", "f\t644\t1\t2\t-\t\"../a\"", "f\t9\t1\t2\t-\t\"a\"", "f\t644\t1\t2\tzz\t\"a\""} {
 		if _, err := ParseManifest([]byte(bad)); err == nil {
 			t.Errorf("ParseManifest(%q) accepted", bad)
 		}
+	}
+}
+
+func sameSum(a, b *transport.Sum) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// TestXattrDigest: attribute lists differing in a name, a value or where
+// one ends and the next begins have different digests.
+func TestXattrDigest(t *testing.T) {
+	x := func(kv ...string) []transport.Xattr {
+		var out []transport.Xattr
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, transport.Xattr{Name: kv[i], Value: []byte(kv[i+1])})
+		}
+		return out
+	}
+	lists := [][]transport.Xattr{nil, x("user.a", ""), x("user.a", "1"), x("user.b", "1"), x("user.a", "1", "user.b", "2"), x("user.a", "1user.b2")}
+	seen := map[transport.Sum]int{}
+	for i, l := range lists {
+		d := xattrDigest(l)
+		if j, ok := seen[d]; ok {
+			t.Errorf("lists %d and %d have one digest", j, i)
+		}
+		seen[d] = i
+	}
+	if xattrDigest(x("user.a", "1")) != xattrDigest(x("user.a", "1")) {
+		t.Error("the digest is not a function of the list")
 	}
 }
 

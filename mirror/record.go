@@ -17,7 +17,11 @@ import (
 func recordRun(p *Plan, res *Result, old Manifest) Manifest {
 	m := make(Manifest, len(p.dst))
 	for _, e := range p.dst {
-		m[e.Path] = carried(e, old)
+		me := carried(e, old)
+		if sum, ok := p.dstXattrs[e.Path]; ok {
+			me.Xattrs = &sum
+		}
+		m[e.Path] = me
 	}
 	for i := range p.Actions {
 		a := &p.Actions[i]
@@ -40,6 +44,7 @@ func recordRun(p *Plan, res *Result, old Manifest) Manifest {
 			e.ModTime = a.Src.ModTime
 			m[a.Path] = e
 		}
+		p.recordXattrs(m, a)
 	}
 	for i := range p.Actions { // a link holds what its group's first member holds
 		if a := &p.Actions[i]; a.Op == OpHardlink && res != nil && res.done[a] {
@@ -77,6 +82,23 @@ func carried(e Entry, old Manifest) ManifestEntry {
 		trust = Racy
 	}
 	return manifestEntry(e, nil, trust)
+}
+
+// recordXattrs records in m the attributes that done action a gave its
+// path: the source's, when the plan compared attributes (a new or
+// replaced file, a directory made, attributes set).
+func (p *Plan) recordXattrs(m Manifest, a *Action) {
+	if p.dstXattrs == nil || a.Src == nil || !(a.Src.IsRegular() || a.Src.IsDir()) {
+		return
+	}
+	switch a.Op {
+	case OpMkdir, OpCopy, OpUpdate, OpMeta:
+		if e, ok := m[a.Path]; ok {
+			sum := xattrDigest(p.xattrs[a.Path])
+			e.Xattrs = &sum
+			m[a.Path] = e
+		}
+	}
 }
 
 func manifestEntry(e Entry, sum *transport.Sum, trust Trust) ManifestEntry {

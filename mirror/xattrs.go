@@ -2,10 +2,12 @@ package mirror
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
 	"github.com/mirrorfence/mirrorfence/transport"
+	"github.com/zeebo/blake3"
 )
 
 // ChangeXattr marks extended attributes (POSIX ACLs among them) that
@@ -79,6 +81,7 @@ func (p *Plan) compareXattrs(ctx context.Context, src, dst transport.FS) error {
 		}
 	}
 	p.xattrs = make(map[string][]transport.Xattr)
+	p.dstXattrs = make(map[string]transport.Sum)
 	for k, g := range got {
 		s := p.xattrSrc[k]
 		if g.sErr != nil {
@@ -92,6 +95,9 @@ func (p *Plan) compareXattrs(ctx context.Context, src, dst transport.FS) error {
 		sw, dw := filterXattrs(g.s, want), filterXattrs(g.d, want)
 		if len(sw) > 0 {
 			p.xattrs[s.Path] = sw
+		}
+		if g.hasDst {
+			p.dstXattrs[s.Path] = xattrDigest(dw)
 		}
 		if g.hasDst && transport.EqualXattrs(sw, dw) {
 			continue
@@ -112,6 +118,24 @@ func (p *Plan) markXattrs(s, d *Entry, at map[string]int) {
 		return
 	}
 	p.add(Action{Op: OpMeta, Path: s.Path, Src: s, Dst: d, Why: ChangeXattr})
+}
+
+// xattrDigest returns the BLAKE3 hash of attrs (sorted by name, as
+// Xattrs returns them): what the manifest records of them, so that an
+// attribute changed on the mirror is a change made outside the tool.
+func xattrDigest(attrs []transport.Xattr) transport.Sum {
+	h := blake3.New()
+	for _, a := range attrs {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(a.Value)))
+		h.Write([]byte(a.Name))
+		h.Write([]byte{0})
+		h.Write(n[:])
+		h.Write(a.Value)
+	}
+	var sum transport.Sum
+	h.Sum(sum[:0])
+	return sum
 }
 
 func filterXattrs(attrs []transport.Xattr, want func(string) bool) []transport.Xattr {

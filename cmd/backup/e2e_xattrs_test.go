@@ -46,13 +46,25 @@ func TestXattrsAndACLs(t *testing.T) {
 	assertXattrsLike(t, w)
 	w.mustRun(0, "check", "elixir")
 
-	// Changed on the mirror: check sees it; restore puts the source's back.
+	// Changed on the mirror (an attribute, an ACL): check sees it, and
+	// the next run refuses it as a change made outside the tool, as it
+	// would a file's content, until told to overwrite it.
 	setXattr(t, filepath.Join(w.dst, "tests/plain"), "user.new", "mirror")
+	runTool(t, setfacl, "-m", "u:daemon:r", filepath.Join(w.dst, "detrend/shared"))
 	if r := w.run("check", "elixir"); r.code != 1 || !strings.Contains(r.stdout, "tests/plain") {
 		t.Errorf("check did not report the attribute changed on the mirror: exit %d\n%s", r.code, r.stdout)
 	}
-	w.mustRun(0, "backup", "elixir")
+	before := snapshot(t, w.dst)
+	r = w.mustRun(3, "backup", "elixir")
+	for _, p := range []string{"attributes changed: tests/plain", "attributes changed: detrend/shared"} {
+		if !strings.Contains(r.stderr, p) {
+			t.Errorf("the refusal does not name %q:\n%s", p, r.stderr)
+		}
+	}
+	assertUnchanged(t, w.dst, before)
+	w.mustRun(0, "backup", "elixir", "--overwrite-mirror-changes")
 	assertXattrsLike(t, w)
+	w.mustRun(0, "backup", "elixir") // the manifest holds what that run set
 }
 
 // assertXattrsLike asks rsync -aAX (content compared) whether the copies
