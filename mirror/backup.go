@@ -123,6 +123,9 @@ func fencePlan(rep *Report, opt RunOptions, dstState CopyState, manifest Manifes
 		return refuse("source-empty", fmt.Sprintf("check that the source is mounted and holds its data; if the source's disk was replaced by a blank one, fill it from the mirror with 'backup restore %s'; to clear a mirror on purpose remove the files by hand", opt.Target),
 			"SOURCE %s has no files in scope while MIRROR %s has %d: the source looks unmounted or lost; nothing will be deleted", p.From, p.To, t.DestFiles)
 	}
+	if err := fenceDirs(p, "SOURCE", "MIRROR", opt.commandLine("backup")); err != nil {
+		return err
+	}
 	if manifest != nil && !rep.Verdict.DiscardStale && dstState.Marker.Role == RoleMirror {
 		rep.MirrorChanges = excuse(manifest.Changed(p.dst, p.dstXattrs), journal.Paths)
 		if len(rep.MirrorChanges) > 0 && !opt.OverwriteMirrorChanges {

@@ -100,8 +100,9 @@ type Plan struct {
 	From, To     string // the endpoints, for messages
 	Options      Options
 	Actions      []Action
-	SourceErrors []error // source reads that failed: no deletions may happen
-	DestErrors   []error // destination reads that failed
+	SourceErrors []error      // source reads that failed: no deletions may happen
+	DirProblems  []DirProblem // DIRs missing or not directories: the run is refused
+	DestErrors   []error      // destination reads that failed
 	Warnings     []string
 	Notes        []string // what the run cannot do here, said once (not a warning)
 	Totals       Totals
@@ -158,28 +159,7 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var st, dt *Tree
-		var wg sync.WaitGroup
-		wg.Go(func() { st = ListTree(src, dir, opt.SrcTemps) })
-		wg.Go(func() { dt = ListTree(dst, dir, opt.DstTemps) })
-		wg.Wait()
-		p.SourceErrors = append(p.SourceErrors, st.Errors...)
-		p.DestErrors = append(p.DestErrors, dt.Errors...)
-		for _, t := range dt.Temps {
-			p.Actions = append(p.Actions, Action{Op: OpCleanup, Path: t})
-		}
-		if dt.Root != nil {
-			p.dst = append(p.dst, *dt.Root)
-			p.dst = append(p.dst, dt.Entries...)
-		}
-		if st.Root == nil {
-			// Nothing is planned here, but the mirror's files still count:
-			// a source without its DIRs is an empty source.
-			p.SourceErrors = append(p.SourceErrors, &fs.PathError{Op: "plan", Path: dir, Err: fmt.Errorf("%w %s: %w", errDIRMissing, src, fs.ErrNotExist)})
-			p.Totals.DestFiles += countFiles(dt)
-			continue
-		}
-		p.merge(st, dt)
+		p.planDir(src, dst, dir)
 	}
 	if opt.Checksum || len(opt.Recheck) > 0 {
 		if err := p.compareContent(ctx, src, dst); err != nil {
@@ -201,8 +181,10 @@ func MakePlan(ctx context.Context, src, dst transport.FS, opt Options) (*Plan, e
 	return p, nil
 }
 
-// errDIRMissing is in SourceErrors for a DIR the source lacks.
-var errDIRMissing = errors.New("DIR missing on source")
+// errDIRMissing is in SourceErrors for a DIR that is missing or not a
+// directory on the copy read from (see DirProblem): nothing of it was
+// read, and nothing of it is copied.
+var errDIRMissing = errors.New("the DIR is not copied")
 
 // SourceUnread reports whether some of the source could not be read (an
 // unreadable directory, a listing cut short; not a DIR that is missing):
@@ -215,6 +197,54 @@ func (p *Plan) SourceUnread() bool {
 		}
 	}
 	return false
+}
+
+// planDir plans one DIR. A DIR that is missing or not a directory on src,
+// or not a directory on dst, gets no action at all (DirProblems, which
+// refuse the run); the destination's files still count, so that a source
+// without its DIRs is an empty source.
+func (p *Plan) planDir(src, dst transport.FS, dir string) {
+	var srcProb, dstProb *DirProblem
+	var wg sync.WaitGroup
+	wg.Go(func() { srcProb = checkDirPath(src, dir, true) })
+	wg.Go(func() { dstProb = checkDirPath(dst, dir, false) })
+	wg.Wait()
+	if dstProb != nil {
+		p.DirProblems = append(p.DirProblems, *dstProb)
+		p.DestErrors = append(p.DestErrors, dstProb.err(p.To))
+	}
+	if srcProb != nil {
+		p.DirProblems = append(p.DirProblems, *srcProb)
+		p.SourceErrors = append(p.SourceErrors, srcProb.err(p.From))
+	}
+	if dstProb != nil {
+		return // nothing below it is listed: it would be read through
+	}
+	var st, dt *Tree
+	if srcProb == nil {
+		wg.Go(func() { st = ListTree(src, dir, p.Options.SrcTemps) })
+	}
+	wg.Go(func() { dt = ListTree(dst, dir, p.Options.DstTemps) })
+	wg.Wait()
+	p.DestErrors = append(p.DestErrors, dt.Errors...)
+	for _, t := range dt.Temps {
+		p.Actions = append(p.Actions, Action{Op: OpCleanup, Path: t})
+	}
+	if dt.Root != nil {
+		p.dst = append(p.dst, *dt.Root)
+		p.dst = append(p.dst, dt.Entries...)
+	}
+	if st != nil {
+		p.SourceErrors = append(p.SourceErrors, st.Errors...)
+		if st.Root == nil && len(st.Errors) == 0 { // gone since it was checked
+			p.SourceErrors = append(p.SourceErrors, DirProblem{Dir: dir, Path: dir, From: true, Found: "missing"}.err(p.From))
+		}
+	}
+	if st == nil || st.Root == nil {
+		p.Totals.DestFiles += countFiles(dt)
+		return
+	}
+	p.merge(st, dt)
 }
 
 // merge walks the two listings of one DIR side by side, in walk order.

@@ -45,6 +45,9 @@ func Restore(ctx context.Context, mirror, source transport.FS, opt RunOptions) (
 		return rep, err
 	}
 	rep.Plan = plan
+	if err := fenceDirs(plan, "MIRROR", "SOURCE", opt.commandLine("restore")); err != nil {
+		return rep, err
+	}
 	if opt.Delete {
 		if limit := opt.MaxDelete.Limit(plan.Totals.DestFiles); plan.Totals.Deletes > limit {
 			return rep, refuse("max-delete", "check the mirror; if these deletions are meant, raise --max-delete",
