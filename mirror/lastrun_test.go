@@ -55,3 +55,22 @@ func TestLastRunRoundTrip(t *testing.T) {
 		t.Errorf("String: %q", s)
 	}
 }
+
+// TestLastRunString: one line, the error's first line after the counts
+// (" ..." where more lines followed), nothing after them without error.
+func TestLastRunString(t *testing.T) {
+	end := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lr := &LastRun{Command: "backup elixir", Result: ResultOK, Start: end.Add(-time.Minute), End: end, Files: 2, Bytes: 2048, Deleted: 1}
+	base := "backup elixir: ok at 2026-01-02T03:04:05Z, took 1m0s, 2 files (2.0 KiB) transferred, 1 deleted"
+	for _, tc := range []struct{ err, want string }{
+		{"", base},
+		{"boom", base + ": boom"},
+		{"boom\nsecond line", base + ": boom ..."},
+		{"\nafter a blank line", base + ":  ..."},
+	} {
+		lr.Error = tc.err
+		if got := lr.String(); got != tc.want {
+			t.Errorf("error %q: %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
