@@ -355,3 +355,44 @@ func TestApplyOwners(t *testing.T) {
 		})
 	}
 }
+
+// TestApplySetAsideWithoutTrash: an entry of the wrong type goes to the
+// trash even when the run has none (--no-trash): it is moved before the
+// transfers, when it is not yet known that the run will succeed.
+func TestApplySetAsideWithoutTrash(t *testing.T) {
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	writeTree(t, srcDir, map[string]string{"d/was-a-file/inside": "now a directory"})
+	writeTree(t, dstDir, map[string]string{"d/was-a-file": "the mirror's file"})
+	_, res := applyWith(t, srcDir, openLocal(t, dstDir), Options{}, ApplyOptions{})
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := readTree(t, dstDir)
+	if got["d/was-a-file/inside"] != "now a directory" {
+		t.Errorf("mirror: %v", got)
+	}
+	if kept := trashedContents(got); len(kept) != 1 || kept[0] != "the mirror's file" {
+		t.Errorf("trash holds %q, want the set-aside file", kept)
+	}
+}
+
+// TestApplySpecialRecorded: a FIFO is made on the mirror and recorded in
+// the manifest as one.
+func TestApplySpecialRecorded(t *testing.T) {
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	writeTree(t, srcDir, map[string]string{"d/f": "f"})
+	if err := syscall.Mkfifo(filepath.Join(srcDir, "d/queue"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, res := applyWith(t, srcDir, openLocal(t, dstDir), Options{Specials: true}, ApplyOptions{})
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(filepath.Join(dstDir, "d/queue"))
+	if err != nil || fi.Mode().Type() != fs.ModeNamedPipe {
+		t.Fatalf("mirror's d/queue: %v %v", fi, err)
+	}
+	if e, ok := recordRun(p, res, nil)["d/queue"]; !ok || e.Mode.Type() != fs.ModeNamedPipe || res.Specials != 1 {
+		t.Errorf("manifest's d/queue %+v (recorded %v), specials %d", e, ok, res.Specials)
+	}
+}

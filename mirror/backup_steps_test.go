@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -319,5 +320,53 @@ func TestBackupMarkerAndRootTime(t *testing.T) {
 		if whole := dirs[0] == "."; fi.ModTime().Equal(rootTime) != whole {
 			t.Errorf("dirs %v: mirror root mtime %v (source's %v)", dirs, fi.ModTime(), rootTime)
 		}
+	}
+}
+
+// TestBackupDryRunLockHeld: a dry run takes no lock and writes nothing,
+// and says that a real run would be refused now that another holds it.
+func TestBackupDryRunLockHeld(t *testing.T) {
+	srcDir, dstDir, src, dst := syncedPair(t, map[string]string{"d/a": "a"})
+	write(t, srcDir, "d/new", "new", t0)
+	host, _ := os.Hostname()
+	lock := fmt.Sprintf("host = %q\npid = %d\nstarted = 2026-01-01T00:00:00Z\ncommand = \"backup elixir\"\n", host, os.Getpid())
+	if err := os.WriteFile(filepath.Join(dstDir, LockFile), []byte(lock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, dstDir)
+	rep, err := backupD(src, dst, RunOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "a real run would be refused now") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	if d := diffTrees(before, readTree(t, dstDir)); d != "" {
+		t.Errorf("a dry run wrote:\n%s", d)
+	}
+	if err := os.Remove(filepath.Join(dstDir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := backupD(src, dst, RunOptions{DryRun: true}); err != nil || len(rep.Warnings) != 0 {
+		t.Errorf("dry run without a lock: %v, warnings %q", err, rep.Warnings)
+	}
+}
+
+// TestMirrorChangedListsTwenty: the refusal names the first 20 changed
+// paths and says how many more there are.
+func TestMirrorChangedListsTwenty(t *testing.T) {
+	files := map[string]string{}
+	for i := range 23 {
+		files[fmt.Sprintf("d/f%02d", i)] = "x"
+	}
+	_, dstDir, src, dst := syncedPair(t, files)
+	for p := range files {
+		write(t, dstDir, p, "changed on the mirror", t0)
+	}
+	_, err := backupD(src, dst, RunOptions{})
+	wantRefusal(t, err, "mirror-changed")
+	msg := err.Error()
+	if !strings.Contains(msg, "(23 paths)") || !strings.Contains(msg, "    ... and 3 more") || !strings.Contains(msg, "d/f19") || strings.Contains(msg, "d/f20") {
+		t.Errorf("refusal:\n%s", msg)
 	}
 }

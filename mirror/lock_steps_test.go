@@ -107,3 +107,14 @@ func TestGroupCommitBatches(t *testing.T) {
 		t.Errorf("%d syncfs calls (want the probe and 2 batches), %d file syncs (want 0), %d files", syncs, fileSyncs, res.Files)
 	}
 }
+
+// TestRefusalText: a refusal says what was found, and what to do when
+// there is a remedy.
+func TestRefusalText(t *testing.T) {
+	if got := (&Refusal{Rule: "r", Found: "found"}).Error(); got != "refused: found" {
+		t.Errorf("without remedy: %q", got)
+	}
+	if got := (&Refusal{Rule: "r", Found: "found", Remedy: "do"}).Error(); got != "refused: found\n  what to do: do" {
+		t.Errorf("with remedy: %q", got)
+	}
+}
