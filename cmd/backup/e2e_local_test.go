@@ -78,19 +78,18 @@ func TestDryRunWritesNothing(t *testing.T) {
 	w := newWorld(t, "detrend", "tests")
 	makeTree(t, w.src)
 	w.mustRun(0, "init", "elixir")
-	srcBefore, dstBefore := snapshot(t, w.src), snapshot(t, w.dst)
+	before := snapshot(t, w.dir) // both copies and the table
 	r := w.mustRun(0, "backup", "elixir", "--dry-run")
 	for _, want := range []string{">f+++++++++ detrend/2026/dec/big.bin", "cd+++++++++ detrend/empty dir/", "cL+++++++++ detrend/latest -> 2026/nov", "total: "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	assertUnchanged(t, w.src, srcBefore)
-	assertUnchanged(t, w.dst, dstBefore)
+	assertUnchanged(t, w.dir, before)
 
 	w.mustRun(0, "backup", "elixir")
 	must(t, os.Remove(filepath.Join(w.src, "detrend/one.txt")))
-	srcBefore, dstBefore = snapshot(t, w.src), snapshot(t, w.dst)
+	before = snapshot(t, w.dir)
 	r = w.mustRun(0, "-backup", "elixir", "-n", "--json")
 	var plan struct {
 		Actions []struct{ Op, Path string }
@@ -100,8 +99,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if plan.Totals.Deletes != 1 || len(plan.Actions) == 0 {
 		t.Fatalf("json plan: %+v", plan)
 	}
-	assertUnchanged(t, w.src, srcBefore)
-	assertUnchanged(t, w.dst, dstBefore)
+	assertUnchanged(t, w.dir, before)
 }
 
 // TestCheckFindsFlippedByteAndChecksumRepairs: corruption that keeps size

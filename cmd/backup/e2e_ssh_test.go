@@ -68,9 +68,9 @@ func TestSSHEveryCommand(t *testing.T) {
 			if !strings.Contains(r.stdout, "source copy:  role source, epoch 1") || !strings.Contains(r.stdout, "mirror copy:  role mirror, epoch 1") {
 				t.Fatalf("status over SSH:\n%s", r.stdout)
 			}
-			before := snapshot(t, sw.dst)
+			before := snapshot(t, sw.dir) // both copies and the table
 			sw.mustRun(0, "-backup", "elixir", "--dry-run")
-			assertUnchanged(t, sw.dst, before)
+			assertUnchanged(t, sw.dir, before)
 			sw.mustRun(0, "-backup", "elixir")
 			sw.assertSame()
 

@@ -54,8 +54,8 @@ func TestSSHConnectionFailures(t *testing.T) {
 			sw.mustRun(0, "init", "elixir")
 			sw.mustRun(0, "backup", "elixir")
 			writeFile(t, filepath.Join(sw.src, "detrend/new.txt"), "not yet mirrored")
-			before := snapshot(t, sw.dst)
 			extra := tc.setup(sw)
+			before := snapshot(t, sw.dir) // both copies and the table
 			// Flags given last override the world's --ssh-config/--known-hosts.
 			r := sw.run(append(extra, "backup", "elixir")...)
 			if r.code != exitFailed {
@@ -64,7 +64,7 @@ func TestSSHConnectionFailures(t *testing.T) {
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("stderr does not say %q:\n%s", tc.want, r.stderr)
 			}
-			assertUnchanged(t, sw.dst, before)
+			assertUnchanged(t, sw.dir, before)
 		})
 	}
 }
