@@ -3,10 +3,12 @@ package mirror
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -394,5 +396,50 @@ func TestApplySpecialRecorded(t *testing.T) {
 	}
 	if e, ok := recordRun(p, res, nil)["d/queue"]; !ok || e.Mode.Type() != fs.ModeNamedPipe || res.Specials != 1 {
 		t.Errorf("manifest's d/queue %+v (recorded %v), specials %d", e, ok, res.Specials)
+	}
+}
+
+// TestApplyWorkers: Workers bounds the files copied at once — one worker
+// copies one file at a time — and by default several go at once.
+func TestApplyWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		workers int
+		wantMax func(int) bool
+		want    string
+	}{
+		{1, func(n int) bool { return n == 1 }, "exactly 1"},
+		{0, func(n int) bool { return n > 1 }, "more than 1 (the default)"},
+	} {
+		srcDir, dstDir := t.TempDir(), t.TempDir()
+		for i := range 16 {
+			write(t, srcDir, fmt.Sprintf("d/f%02d", i), "x", t0)
+		}
+		var mu sync.Mutex
+		inFlight, most := 0, 0
+		src := faultfs.New(openLocal(t, srcDir),
+			faultfs.Fault{Op: faultfs.Open, Name: "d/f*", Hook: func() {
+				mu.Lock()
+				inFlight++
+				most = max(most, inFlight)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond) // the file is being read
+			}},
+			faultfs.Fault{Op: faultfs.Close, Name: "d/f*", Hook: func() {
+				mu.Lock()
+				inFlight--
+				mu.Unlock()
+			}})
+		dst := openLocal(t, dstDir)
+		p, err := MakePlan(context.Background(), src, dst, Options{Dirs: []string{"d"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Apply(context.Background(), p, src, dst, ApplyOptions{Workers: tc.workers})
+		if err != nil || res.Err() != nil || res.Files != 16 {
+			t.Fatalf("workers %d: %v %v, %d files", tc.workers, err, res.Err(), res.Files)
+		}
+		if !tc.wantMax(most) {
+			t.Errorf("workers %d: %d files read at once, want %s", tc.workers, most, tc.want)
+		}
 	}
 }
