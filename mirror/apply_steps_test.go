@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mirrorfence/mirrorfence/internal/testenv"
 	"github.com/mirrorfence/mirrorfence/transport"
 	"github.com/mirrorfence/mirrorfence/transport/faultfs"
@@ -441,5 +443,25 @@ func TestApplyWorkers(t *testing.T) {
 		if !tc.wantMax(most) {
 			t.Errorf("workers %d: %d files read at once, want %s", tc.workers, most, tc.want)
 		}
+	}
+}
+
+// TestApplyXattrChange: a file whose extended attributes alone differ gets
+// the source's on the mirror.
+func TestApplyXattrChange(t *testing.T) {
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	files := map[string]string{"d/f": "same content"}
+	writeTree(t, srcDir, files)
+	writeTree(t, dstDir, files)
+	err := unix.Setxattr(filepath.Join(srcDir, "d/f"), "user.origin", []byte("uhane"), 0)
+	testenv.Require(t, "user extended attributes on the temporary directory's filesystem", err)
+	_, res := applyWith(t, srcDir, openLocal(t, dstDir), Options{Xattrs: true}, ApplyOptions{})
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := unix.Getxattr(filepath.Join(dstDir, "d/f"), "user.origin", buf)
+	if err != nil || string(buf[:n]) != "uhane" {
+		t.Errorf("mirror's user.origin: %q, %v", buf[:max(n, 0)], err)
 	}
 }

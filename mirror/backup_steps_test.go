@@ -370,3 +370,28 @@ func TestMirrorChangedListsTwenty(t *testing.T) {
 		t.Errorf("refusal:\n%s", msg)
 	}
 }
+
+// TestBackupTakesOverStaleLock: a lock left by a process of this host that
+// is gone is taken over, and the run says so.
+func TestBackupTakesOverStaleLock(t *testing.T) {
+	srcDir, dstDir, src, dst := syncedPair(t, map[string]string{"d/a": "a"})
+	write(t, srcDir, "d/new", "new", t0)
+	host, _ := os.Hostname()
+	lock := fmt.Sprintf("host = %q\npid = %d\nstarted = 2026-01-01T00:00:00Z\ncommand = \"backup elixir\"\n", host, deadPID(t))
+	if err := os.WriteFile(filepath.Join(dstDir, LockFile), []byte(lock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := backupD(src, dst, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 1 || !strings.HasPrefix(rep.Warnings[0], "took over the stale lock of "+host) {
+		t.Errorf("warnings %q, want the takeover", rep.Warnings)
+	}
+	if got := readTree(t, dstDir)["d/new"]; got != "new" {
+		t.Errorf("d/new on the mirror: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dstDir, LockFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock left after the run: %v", err)
+	}
+}
