@@ -290,7 +290,7 @@ func TestBackupToolFileFailures(t *testing.T) {
 // root in scope the mirror root gets the source root's mtime back (the
 // marker's write changed it); with DIRs the root is left be.
 func TestBackupMarkerAndRootTime(t *testing.T) {
-	for _, dirs := range [][]string{{"."}, {"d"}} {
+	for _, dirs := range [][]string{{}, {"."}, {"d"}} { // none: the whole root
 		srcDir, dstDir, src, dst := syncedPair(t, map[string]string{"d/a": "a", "d/b": "bb"})
 		rootTime := time.Date(2023, 4, 5, 6, 7, 8, 0, time.UTC)
 		if err := os.Chtimes(srcDir, rootTime, rootTime); err != nil {
@@ -317,7 +317,7 @@ func TestBackupMarkerAndRootTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if whole := dirs[0] == "."; fi.ModTime().Equal(rootTime) != whole {
+		if whole := len(dirs) == 0 || dirs[0] == "."; fi.ModTime().Equal(rootTime) != whole {
 			t.Errorf("dirs %v: mirror root mtime %v (source's %v)", dirs, fi.ModTime(), rootTime)
 		}
 	}
@@ -393,5 +393,40 @@ func TestBackupTakesOverStaleLock(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dstDir, LockFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("lock left after the run: %v", err)
+	}
+}
+
+// TestBackupPrunesTrash: a complete run prunes the trash runs older than
+// the retention; with NoTrash it leaves the trash alone.
+func TestBackupPrunesTrash(t *testing.T) {
+	for _, noTrash := range []bool{false, true} {
+		_, dstDir, src, dst := syncedPair(t, map[string]string{"d/a": "a"})
+		old := time.Now().Add(-8 * 24 * time.Hour).UTC().Format(trashStampFormat)
+		write(t, dstDir, filepath.Join(TrashDir, old, "d/x"), "old", t0)
+		if _, err := backupD(src, dst, RunOptions{NoTrash: noTrash}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Lstat(filepath.Join(dstDir, TrashDir, old))
+		if pruned := errors.Is(err, os.ErrNotExist); pruned == noTrash {
+			t.Errorf("NoTrash %v: the old trash run pruned: %v", noTrash, pruned)
+		}
+	}
+}
+
+// TestBackupRootTimeFailure: with the whole root in scope, a root whose
+// mtime cannot be given back after the marker's write fails the run.
+func TestBackupRootTimeFailure(t *testing.T) {
+	_, dstDir, src, local := syncedPair(t, map[string]string{"d/a": "a"})
+	if err := os.Remove(filepath.Join(dstDir, ManifestFile)); err != nil { // it recorded DIR d only
+		t.Fatal(err)
+	}
+	dst := faultfs.New(local)
+	// Armed by the marker's write, so that only the last Chtimes of the root fails.
+	dst.Add(faultfs.Fault{Op: faultfs.Rename, To: MarkerFile, Hook: func() {
+		dst.Add(faultfs.Fault{Op: faultfs.Chtimes, Name: "."})
+	}})
+	_, err := backupD(src, dst, RunOptions{Dirs: []string{"."}, MaxDelete: MaxDelete{Percent: 100}})
+	if !errors.Is(err, syscall.EIO) {
+		t.Errorf("run: %v, want the injected EIO", err)
 	}
 }
