@@ -465,3 +465,36 @@ func TestApplyXattrChange(t *testing.T) {
 		t.Errorf("mirror's user.origin: %q, %v", buf[:max(n, 0)], err)
 	}
 }
+
+// TestApplySparseChoice: files over smallFile have their zero blocks left
+// as holes unless KeepZeros (sparse = false); a file of smallFile bytes or
+// less is written whole.
+func TestApplySparseChoice(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		size      int
+		keepZeros bool
+		holes     bool
+	}{
+		{"large", 4 * smallFile, false, true},
+		{"large, zeros kept", 4 * smallFile, true, false},
+		{"at the limit", smallFile, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srcDir, dstDir := t.TempDir(), t.TempDir()
+			writeTree(t, srcDir, map[string]string{"d/img": string(make([]byte, tc.size))})
+			_, res := applyWith(t, srcDir, openLocal(t, dstDir), Options{}, ApplyOptions{KeepZeros: tc.keepZeros})
+			if err := res.Err(); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(dstDir, "d/img"))
+			if err != nil || fi.Size() != int64(tc.size) {
+				t.Fatalf("mirror's d/img: %v %v", fi, err)
+			}
+			alloc := fi.Sys().(*syscall.Stat_t).Blocks * 512
+			if holes := alloc < int64(tc.size)/2; holes != tc.holes {
+				t.Errorf("%d of %d bytes allocated: holes %v, want %v", alloc, tc.size, holes, tc.holes)
+			}
+		})
+	}
+}
