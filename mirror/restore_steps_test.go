@@ -173,14 +173,23 @@ func TestRestoreLockAndFences(t *testing.T) {
 
 // TestRestoreReplacesIntoTrash: a file changed on the source is put back
 // as the mirror holds it, the source's version kept in the source's trash
-// (with NoTrash nowhere); without Delete a file only on the source stays.
+// (with NoTrash nowhere); without Delete a file only on the source stays;
+// the source's marker is left as it was.
 func TestRestoreReplacesIntoTrash(t *testing.T) {
 	for _, noTrash := range []bool{false, true} {
 		srcDir, _, source, mirror := syncedPair(t, map[string]string{"d/a": "a", "d/b": "b"})
 		write(t, srcDir, "d/a", "changed on the source", t0)
 		write(t, srcDir, "d/only", "only on the source", t0)
+		markerBefore, err := os.ReadFile(filepath.Join(srcDir, MarkerFile))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := restoreD(mirror, source, RunOptions{NoTrash: noTrash}); err != nil {
 			t.Fatal(err)
+		}
+		// A marked source keeps its identity: only a replacement disk is stamped.
+		if markerAfter, _ := os.ReadFile(filepath.Join(srcDir, MarkerFile)); string(markerAfter) != string(markerBefore) {
+			t.Errorf("restore rewrote the source's marker:\n%s\nwas:\n%s", markerAfter, markerBefore)
 		}
 		got := readTree(t, srcDir)
 		if got["d/a"] != "a" || got["d/only"] != "only on the source" {
