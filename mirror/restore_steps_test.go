@@ -204,3 +204,29 @@ func TestRestoreReplacesIntoTrash(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreNothingToDo: a restore with nothing to copy writes nothing on
+// the source; one that finds the journal of a cut restore there settles
+// it (removes it) even when nothing is left to copy.
+func TestRestoreNothingToDo(t *testing.T) {
+	srcDir, _, local, mirror := syncedPair(t, map[string]string{"d/a": "a"})
+	source := faultfs.New(local)
+	if _, err := restoreD(mirror, source, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range source.Calls() {
+		switch c.Op {
+		case faultfs.Create, faultfs.Rename, faultfs.Remove, faultfs.Mkdir, faultfs.Chmod, faultfs.Chtimes, faultfs.Symlink, faultfs.Link:
+			t.Errorf("a restore with nothing to do wrote on the source: %s", c)
+		}
+	}
+	if err := writeJournal(local, journal{Temps: TempTokens{"0123456789abcdef": true}, Paths: []string{"d/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := restoreD(mirror, local, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(srcDir, JournalFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the cut restore's journal stays: %v", err)
+	}
+}
