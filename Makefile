@@ -39,11 +39,13 @@ bench: build
 # CI: it takes an hour or more). Efficacy is killed / (killed + lived);
 # mutants in "case" conditions show as NOT COVERED (the coverage profile
 # has no block for them). GREMLINS_FLAGS adds flags, e.g. --workers 2.
+# -count=1: a cached coverage run would set every mutant's timeout from
+# its cached time, and all would time out.
 GREMLINS ?= $(shell command -v gremlins 2>/dev/null || echo $$($(GO) env GOPATH)/bin/gremlins)
 mutate:
 	@test -x "$(GREMLINS)" || $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
-	$(GREMLINS) unleash --workers 1 --timeout-coefficient 5 $(GREMLINS_FLAGS) ./mirror
-	$(GREMLINS) unleash --workers 1 --timeout-coefficient 5 $(GREMLINS_FLAGS) ./table
+	GOFLAGS="$(GOFLAGS) -count=1" $(GREMLINS) unleash --workers 1 --timeout-coefficient 5 $(GREMLINS_FLAGS) ./mirror
+	GOFLAGS="$(GOFLAGS) -count=1" $(GREMLINS) unleash --workers 1 --timeout-coefficient 5 $(GREMLINS_FLAGS) ./table
 
 fuzz:
 	$(GO) test ./table -run '^$$' -fuzz FuzzParse -fuzztime 60s
